@@ -1,0 +1,112 @@
+// backup(): one pass from a source through the standard stages into a repository.
+//
+//   source → progress → chunk → hash → dedup → compress → encrypt → pack → repository sink
+//
+// The parent and the dedup scope follow the backup type:
+//   full          parent none; stores every chunk it needs anew (independent of older packs)
+//   incremental   parent = the newest backup of the same source; stores only chunks the
+//                 repository does not hold
+//   differential  parent = the newest full backup of the same source; stores only chunks that
+//                 full backup does not hold
+import { randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { Transform } from 'node:stream';
+import { wrapForRecipient } from './crypto/age-keys.js';
+import { AgentvaultError } from './errors.js';
+import type { ChunkIndex } from './repository/chunk-index.js';
+import { newBackupId } from './repository/ids.js';
+import { repositoryRecipient } from './repository/keys.js';
+import { chunkRefs, type Manifest } from './repository/manifest.js';
+import type { Repository } from './repository/repository.js';
+import { RepositorySink } from './sinks/repository.js';
+import type { BackupSource } from './sources/source.js';
+import { ChunkStage } from './stages/chunk.js';
+import { CompressStage } from './stages/compress.js';
+import { DedupStage, type ChunkLookup } from './stages/dedup.js';
+import { EncryptStage } from './stages/encrypt.js';
+import { HashStage } from './stages/hash.js';
+import { PackStage } from './stages/pack.js';
+import { ProgressStage, type ProgressListener } from './stages/progress.js';
+import type { BackupType, CodecName } from './types.js';
+import { defaultLevel } from './codecs/index.js';
+
+export interface BackupOptions {
+  readonly repository: Repository;
+  readonly source: BackupSource;
+  /** Default: incremental when the source has an earlier backup, else full. */
+  readonly type?: BackupType;
+  readonly compression?: { readonly codec: CodecName; readonly level?: number };
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressListener;
+}
+
+export interface BackupResult {
+  readonly manifest: Manifest;
+  /** Packs found on disk without an index (left by an interrupted run) and reused. */
+  readonly adoptedPacks: number;
+}
+
+export async function backup(options: BackupOptions): Promise<BackupResult> {
+  const { repository, source } = options;
+  const lock = await repository.lock(false);
+  try {
+    const index = await repository.loadIndex();
+    const adoptedPacks = await repository.adoptUnindexedPacks(index);
+    const history = (await repository.listBackups()).filter((m) => m.source.kind === source.description.kind && m.source.name === source.description.name);
+    const type = options.type ?? (history.length > 0 ? 'incremental' : 'full');
+    const parent = chooseParent(type, history);
+    if (type === 'differential' && !parent) {
+      throw new AgentvaultError('USAGE', `a differential backup needs an earlier full backup of ${source.description.name}; make a full one first`);
+    }
+
+    const codec = options.compression?.codec ?? 'zstd';
+    const level = options.compression?.level ?? defaultLevel(codec);
+    const sink = new RepositorySink(repository, {
+      version: 1,
+      id: newBackupId(),
+      created: new Date().toISOString(),
+      type,
+      parent: parent?.id ?? null,
+      source: source.description,
+      metadata: options.metadata ?? {},
+      compression: { codec, level },
+    });
+
+    const { config, keys } = repository;
+    const stages: Transform[] = [
+      new ChunkStage({ ...config.chunker, seed: keys.write.chunkerSeed }),
+      new HashStage(config.chunkId, keys.write.idKey),
+      new DedupStage(dedupScope(type, index, parent)),
+      new CompressStage(codec, level),
+    ];
+    let wrappedKey: Buffer | undefined;
+    if (repository.encrypted) {
+      const dataKey = randomBytes(32);
+      const stanza = wrapForRecipient(dataKey, repositoryRecipient(repository.repositoryPublicKey!));
+      wrappedKey = Buffer.concat([stanza.ephemeralShare, stanza.body]);
+      stages.push(new EncryptStage(dataKey));
+    }
+    stages.push(new PackStage({ packSize: config.packSize, ...(repository.metaKey ? { metaKey: repository.metaKey } : {}), ...(wrappedKey ? { wrappedKey } : {}) }));
+    if (options.onProgress) stages.unshift(new ProgressStage(options.onProgress, source.totalBytes !== undefined ? { totalBytes: source.totalBytes } : {}));
+
+    await pipeline([source.records(options.signal), ...stages, sink], options.signal ? { signal: options.signal } : {});
+    return { manifest: sink.manifest!, adoptedPacks };
+  } finally {
+    await lock.release();
+  }
+}
+
+function chooseParent(type: BackupType, history: readonly Manifest[]): Manifest | undefined {
+  if (type === 'incremental') return history.at(-1);
+  if (type === 'differential') return history.filter((m) => m.type === 'full').at(-1);
+  return undefined;
+}
+
+function dedupScope(type: BackupType, index: ChunkIndex, parent: Manifest | undefined): ChunkLookup {
+  if (type === 'full') return { has: () => false };
+  if (type === 'incremental') return index;
+  const inParent = new Set<string>();
+  for (const entry of parent!.entries) for (const ref of chunkRefs(entry)) inParent.add(ref.id.toString('latin1'));
+  return { has: (id) => inParent.has(id.toString('latin1')) && index.has(id) };
+}

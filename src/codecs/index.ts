@@ -1,0 +1,140 @@
+// Compression codecs, registered by the name stored in manifests and the byte stored per chunk.
+// A Codec instance keeps its native context between calls: a fresh zstd context per chunk costs
+// about 20% (notes/performance.md), so stages create one codec per thread and reuse it.
+import zlib from 'node:zlib';
+import { Compressor, Decompressor } from 'zstd-napi';
+import type { CodecName } from '../types.js';
+
+export interface Codec {
+  readonly name: CodecName;
+  readonly level: number;
+  compress(plain: Uint8Array): Buffer;
+  /** `plainLength` is known from the index; codecs use it to size the output exactly. */
+  decompress(stored: Uint8Array, plainLength: number): Buffer;
+}
+
+interface CodecSpec {
+  readonly byte: number;
+  readonly defaultLevel: number;
+  readonly minLevel: number;
+  readonly maxLevel: number;
+  create(level: number): Codec;
+}
+
+const CODECS: Readonly<Record<CodecName, CodecSpec>> = {
+  none: {
+    byte: 0,
+    defaultLevel: 0,
+    minLevel: 0,
+    maxLevel: 0,
+    create: () => ({
+      name: 'none',
+      level: 0,
+      compress: (plain) => toBuffer(plain),
+      decompress: (stored) => toBuffer(stored),
+    }),
+  },
+  zstd: {
+    byte: 1,
+    defaultLevel: 3,
+    minLevel: 1,
+    maxLevel: 19,
+    create: (level) => {
+      const compressor = new Compressor();
+      compressor.setParameters({ compressionLevel: level });
+      const decompressor = new Decompressor();
+      return {
+        name: 'zstd',
+        level,
+        compress: (plain) => compressor.compress(plain),
+        decompress: (stored) => decompressor.decompress(stored),
+      };
+    },
+  },
+  // node:zlib's brotli, not iltorb: measured here at 169 vs 95 MB/s (q1, 8 KiB chunks) and
+  // 2x faster to decompress (docs/compression.md).
+  brotli: {
+    byte: 2,
+    defaultLevel: 4,
+    minLevel: 0,
+    maxLevel: 11,
+    create: (level) => ({
+      name: 'brotli',
+      level,
+      compress: (plain) =>
+        zlib.brotliCompressSync(plain, {
+          params: {
+            [zlib.constants.BROTLI_PARAM_QUALITY]: level,
+            [zlib.constants.BROTLI_PARAM_SIZE_HINT]: plain.byteLength,
+          },
+        }),
+      decompress: (stored, plainLength) =>
+        zlib.brotliDecompressSync(stored, { maxOutputLength: Math.max(plainLength, 1) }),
+    }),
+  },
+  gzip: {
+    byte: 3,
+    defaultLevel: 6,
+    minLevel: 1,
+    maxLevel: 9,
+    create: (level) => ({
+      name: 'gzip',
+      level,
+      compress: (plain) => zlib.gzipSync(plain, { level }),
+      decompress: (stored, plainLength) =>
+        zlib.gunzipSync(stored, { maxOutputLength: Math.max(plainLength, 1) }),
+    }),
+  },
+};
+
+export const CODEC_NAMES = Object.keys(CODECS) as CodecName[];
+
+export function isCodecName(name: string): name is CodecName {
+  return Object.hasOwn(CODECS, name);
+}
+
+export function codecByte(name: CodecName): number {
+  return CODECS[name].byte;
+}
+
+export function codecFromByte(byte: number): CodecName {
+  for (const name of CODEC_NAMES) if (CODECS[name].byte === byte) return name;
+  throw new Error(`unknown compression codec ${byte} (written by a newer agentvault?)`);
+}
+
+export function defaultLevel(name: CodecName): number {
+  return CODECS[name].defaultLevel;
+}
+
+/** Validates the level range and creates a codec with its own native context. */
+export function createCodec(name: CodecName, level?: number): Codec {
+  const spec = CODECS[name];
+  const chosen = level ?? spec.defaultLevel;
+  if (!Number.isInteger(chosen) || chosen < spec.minLevel || chosen > spec.maxLevel) {
+    throw new RangeError(
+      `compression level ${level} is out of range for ${name} (${spec.minLevel}..${spec.maxLevel})`,
+    );
+  }
+  return spec.create(chosen);
+}
+
+/**
+ * A set of codecs keyed by name, created on first use: restore meets whatever codec each chunk
+ * was stored with.
+ */
+export class CodecSet {
+  readonly #codecs = new Map<CodecName, Codec>();
+
+  get(name: CodecName): Codec {
+    let codec = this.#codecs.get(name);
+    if (!codec) {
+      codec = createCodec(name);
+      this.#codecs.set(name, codec);
+    }
+    return codec;
+  }
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

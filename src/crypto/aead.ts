@@ -1,0 +1,44 @@
+// AES-256-GCM with a random 96-bit nonce, laid out as nonce ‖ ciphertext ‖ tag.
+// Used for chunks (per-pack data keys) and for metadata (metaKey); see docs/FORMAT.md §3-§6.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+export const NONCE_LENGTH = 12;
+export const TAG_LENGTH = 16;
+export const SEAL_OVERHEAD = NONCE_LENGTH + TAG_LENGTH;
+
+/** Thrown when authentication fails: wrong key, or bytes changed since they were sealed. */
+export class AuthenticationError extends Error {
+  constructor(message = 'authentication failed') {
+    super(message);
+    this.name = 'AuthenticationError';
+  }
+}
+
+export function seal(key: Uint8Array, plain: Uint8Array, aad: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(NONCE_LENGTH + plain.byteLength + TAG_LENGTH);
+  const nonce = out.subarray(0, NONCE_LENGTH);
+  randomBytes(NONCE_LENGTH).copy(nonce);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(aad);
+  let at = NONCE_LENGTH;
+  at += cipher.update(plain).copy(out, at);
+  at += cipher.final().copy(out, at);
+  cipher.getAuthTag().copy(out, at);
+  return out;
+}
+
+export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
+  if (sealed.byteLength < SEAL_OVERHEAD) throw new AuthenticationError('sealed data is too short');
+  const nonce = sealed.subarray(0, NONCE_LENGTH);
+  const tag = sealed.subarray(sealed.byteLength - TAG_LENGTH);
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(tag);
+  const body = decipher.update(sealed.subarray(NONCE_LENGTH, sealed.byteLength - TAG_LENGTH));
+  try {
+    const tail = decipher.final();
+    return tail.length === 0 ? body : Buffer.concat([body, tail]);
+  } catch {
+    throw new AuthenticationError();
+  }
+}

@@ -1,0 +1,75 @@
+// Index files (docs/FORMAT.md §5): which chunks each pack holds, so a reader finds any chunk
+// without opening packs. One file per backup run (or per prune), never rewritten in place.
+import { Compressor, Decompressor } from 'zstd-napi';
+import { open, seal, AuthenticationError } from '../crypto/aead.js';
+import { AgentvaultError } from '../errors.js';
+import { ByteReader, ByteWriter, readHeader, writeHeader } from './binary.js';
+import { readPackContents, writePackContents, type PackContents } from './pack-format.js';
+
+export const INDEX_VERSION = 1;
+const INDEX_MAGIC = 'AVIX';
+
+export interface IndexedPack extends PackContents {
+  readonly packId: string;
+  readonly size: number;
+}
+
+export interface IndexFile {
+  readonly supersedes: readonly string[];
+  readonly packs: readonly IndexedPack[];
+}
+
+function aad(indexId: string): Buffer {
+  return Buffer.concat([Buffer.from('AVIX1'), Buffer.from(indexId, 'hex')]);
+}
+
+export function encodeIndexFile(indexId: string, file: IndexFile, metaKey: Buffer | undefined): Buffer {
+  const w = new ByteWriter(1 << 16);
+  w.u32(file.supersedes.length);
+  for (const id of file.supersedes) w.bytes(Buffer.from(id, 'hex'));
+  w.u32(file.packs.length);
+  for (const pack of file.packs) {
+    w.bytes(Buffer.from(pack.packId, 'hex')).u64(pack.size);
+    writePackContents(w, pack);
+  }
+  const compressor = new Compressor();
+  compressor.setParameters({ compressionLevel: 3 });
+  const compressed = compressor.compress(w.finish());
+  const body = metaKey ? seal(metaKey, compressed, aad(indexId)) : compressed;
+  const header = new ByteWriter(8);
+  writeHeader(header, INDEX_MAGIC, INDEX_VERSION, metaKey ? 1 : 0);
+  return Buffer.concat([header.finish(), body]);
+}
+
+export function decodeIndexFile(indexId: string, bytes: Buffer, metaKey: Buffer | undefined): IndexFile {
+  const what = `index ${indexId}`;
+  const r = new ByteReader(bytes, what);
+  const { flags } = readHeader(r, INDEX_MAGIC, INDEX_VERSION, 'index');
+  let compressed = r.bytes(r.remaining);
+  if (flags & 1) {
+    if (!metaKey) throw new AgentvaultError('CORRUPT', `${what} is encrypted but the repository is not`);
+    try {
+      compressed = open(metaKey, compressed, aad(indexId));
+    } catch (err) {
+      if (err instanceof AuthenticationError) throw new AgentvaultError('CORRUPT', `${what} is corrupt (fails authentication)`);
+      throw err;
+    }
+  }
+  let plain: Buffer;
+  try {
+    plain = new Decompressor().decompress(compressed);
+  } catch {
+    throw new AgentvaultError('CORRUPT', `${what} is corrupt (cannot decompress)`);
+  }
+  const b = new ByteReader(plain, what);
+  const supersedes: string[] = [];
+  for (let n = b.u32(); n > 0; n--) supersedes.push(b.bytes(16).toString('hex'));
+  const packs: IndexedPack[] = [];
+  for (let n = b.u32(); n > 0; n--) {
+    const packId = b.bytes(16).toString('hex');
+    const size = b.u64n();
+    packs.push({ packId, size, ...readPackContents(b) });
+  }
+  b.expectEnd();
+  return { supersedes, packs };
+}

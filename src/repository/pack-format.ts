@@ -1,0 +1,113 @@
+// Pack files and the per-pack records shared by pack trailers and index files
+// (docs/FORMAT.md §4, §5).
+import { codecByte, codecFromByte } from '../codecs/index.js';
+import { open, seal, AuthenticationError } from '../crypto/aead.js';
+import { xxh64 } from '../crypto/checksum.js';
+import { AgentvaultError } from '../errors.js';
+import type { PackedChunk } from '../types.js';
+import { ByteReader, ByteWriter } from './binary.js';
+
+export const PACK_VERSION = 1;
+export const PACK_MAGIC = 'AVPK';
+export const PACK_TRAILER_MAGIC = 'AVPT';
+export const PACK_HEADER_LENGTH = 8;
+/** u32 body length ‖ u64 xxh64(body) ‖ "AVPT" */
+export const PACK_TAIL_LENGTH = 16;
+export const WRAPPED_KEY_LENGTH = 80;
+const ENTRY_LENGTH = 54;
+
+export type PackEntry = PackedChunk;
+
+export interface PackContents {
+  /** Data keys wrapped to the repository public key (80 bytes each). */
+  readonly keys: readonly Buffer[];
+  readonly entries: readonly PackEntry[];
+}
+
+export function packHeader(encrypted: boolean): Buffer {
+  return new ByteWriter(PACK_HEADER_LENGTH).ascii(PACK_MAGIC).u16(PACK_VERSION).u16(encrypted ? 1 : 0).finish();
+}
+
+export function writePackContents(w: ByteWriter, contents: PackContents): void {
+  w.u16(contents.keys.length);
+  for (const key of contents.keys) {
+    if (key.length !== WRAPPED_KEY_LENGTH) throw new Error('wrapped data key must be 80 bytes');
+    w.bytes(key);
+  }
+  w.u32(contents.entries.length);
+  for (const e of contents.entries) {
+    w.bytes(e.id).u32(e.offset).u32(e.storedLength).u32(e.plainLength).u8(codecByte(e.codec)).u8(e.keyIndex).u64(e.checksum);
+  }
+}
+
+export function readPackContents(r: ByteReader): PackContents {
+  const keyCount = r.u16();
+  const keys: Buffer[] = [];
+  for (let i = 0; i < keyCount; i++) keys.push(Buffer.from(r.bytes(WRAPPED_KEY_LENGTH)));
+  const entryCount = r.u32();
+  if (entryCount * ENTRY_LENGTH > r.remaining) throw new AgentvaultError('CORRUPT', `${r.what} is corrupt: entry count ${entryCount} exceeds its size`);
+  const entries: PackEntry[] = new Array(entryCount);
+  for (let i = 0; i < entryCount; i++) {
+    const id = Buffer.from(r.bytes(32));
+    const offset = r.u32();
+    const storedLength = r.u32();
+    const plainLength = r.u32();
+    const codec = codecFromByte(r.u8());
+    const keyIndex = r.u8();
+    const checksum = r.u64();
+    if (keyCount > 0 && keyIndex >= keyCount) throw new AgentvaultError('CORRUPT', `${r.what} is corrupt: key index out of range`);
+    entries[i] = { id, offset, storedLength, plainLength, codec, keyIndex, checksum };
+  }
+  return { keys, entries };
+}
+
+function trailerAad(packId: string): Buffer {
+  return Buffer.concat([Buffer.from('AVPT1'), Buffer.from(packId, 'hex')]);
+}
+
+/** The trailer appended after the blobs: contents (sealed with metaKey when given), then the tail. */
+export function packTrailer(packId: string, contents: PackContents, metaKey: Buffer | undefined): Buffer {
+  const w = new ByteWriter(64 + contents.entries.length * ENTRY_LENGTH);
+  writePackContents(w, contents);
+  const plain = w.finish();
+  const body = metaKey ? seal(metaKey, plain, trailerAad(packId)) : plain;
+  const tail = new ByteWriter(PACK_TAIL_LENGTH).u32(body.length).u64(xxh64(body)).ascii(PACK_TRAILER_MAGIC).finish();
+  return Buffer.concat([body, tail]);
+}
+
+/** Parses the tail of a pack: how long the trailer body is. */
+export function parsePackTail(tail: Buffer, packId: string, packSize: number): { bodyLength: number; checksum: bigint } {
+  const r = new ByteReader(tail, `pack ${packId}`);
+  const bodyLength = r.u32();
+  const checksum = r.u64();
+  if (r.bytes(4).toString('latin1') !== PACK_TRAILER_MAGIC || bodyLength + PACK_TAIL_LENGTH + PACK_HEADER_LENGTH > packSize) {
+    throw new AgentvaultError('CORRUPT', `pack ${packId} is corrupt or truncated (no valid trailer)`);
+  }
+  return { bodyLength, checksum };
+}
+
+export function parsePackTrailerBody(body: Buffer, checksum: bigint, packId: string, metaKey: Buffer | undefined): PackContents {
+  if (xxh64(body) !== checksum) throw new AgentvaultError('CORRUPT', `pack ${packId} is corrupt: trailer checksum mismatch`);
+  let plain = body;
+  if (metaKey) {
+    try {
+      plain = open(metaKey, body, trailerAad(packId));
+    } catch (err) {
+      if (err instanceof AuthenticationError) throw new AgentvaultError('CORRUPT', `pack ${packId} is corrupt: trailer fails authentication`);
+      throw err;
+    }
+  }
+  const r = new ByteReader(plain, `pack ${packId}`);
+  const contents = readPackContents(r);
+  r.expectEnd();
+  return contents;
+}
+
+export function checkPackHeader(header: Buffer, packId: string): void {
+  const r = new ByteReader(header, `pack ${packId}`);
+  if (r.bytes(4).toString('latin1') !== PACK_MAGIC) throw new AgentvaultError('CORRUPT', `pack ${packId} is corrupt (bad magic)`);
+  const version = r.u16();
+  if (version > PACK_VERSION) {
+    throw new AgentvaultError('NEWER_FORMAT', `pack ${packId} was written by a newer agentvault (pack format ${version}; this version reads up to ${PACK_VERSION})`);
+  }
+}

@@ -1,0 +1,266 @@
+// A repository: config + keys + index + manifests over a storage backend. This layer speaks in
+// packs, chunks and manifests; it knows nothing of sources, sinks or the CLI.
+import { unwrapWithIdentity, type AgeRecipient } from '../crypto/age-keys.js';
+import { AgentvaultError } from '../errors.js';
+import type { PrunableStore } from '../backend/backend.js';
+import { ChunkIndex } from './chunk-index.js';
+import { newConfig, parseConfig, type ChunkerConfig, type RepositoryConfig } from './config.js';
+import type { ChunkIdAlgorithm } from '../crypto/chunk-id.js';
+import { decodeIndexFile, encodeIndexFile, type IndexFile, type IndexedPack } from './index-format.js';
+import { BACKUP_ID_PATTERN, randomHexId } from './ids.js';
+import {
+  generateKeys,
+  makePasswordKeyFile,
+  makePlainKeyFile,
+  makeRecipientKeyFile,
+  parseKeyFile,
+  unlockKeys,
+  type Credentials,
+  type KeyFile,
+  type RepositoryKeys,
+} from './keys.js';
+import { acquireLock, type HeldLock } from './lock.js';
+import { decodeManifest, encodeManifest, type Manifest } from './manifest.js';
+import {
+  PACK_HEADER_LENGTH,
+  PACK_TAIL_LENGTH,
+  checkPackHeader,
+  parsePackTail,
+  parsePackTrailerBody,
+  type PackContents,
+} from './pack-format.js';
+
+export interface InitOptions {
+  readonly encryption: 'aes-256-gcm' | 'none';
+  readonly password?: string;
+  readonly recipients?: readonly AgeRecipient[];
+  readonly chunker?: Partial<Omit<ChunkerConfig, 'algorithm'>>;
+  readonly chunkId?: ChunkIdAlgorithm;
+  readonly packSize?: number;
+}
+
+/** Which backups a reference may select (for `latest` and prefixes). */
+export interface BackupFilter {
+  readonly sourceName?: string;
+}
+
+export class Repository {
+  readonly #dataKeys = new Map<string, Buffer>();
+
+  private constructor(
+    readonly store: PrunableStore,
+    readonly config: RepositoryConfig,
+    readonly keys: RepositoryKeys,
+  ) {}
+
+  get location(): string {
+    return this.store.location;
+  }
+
+  get encrypted(): boolean {
+    return this.config.encryption !== 'none';
+  }
+
+  /** metaKey seals manifests, index files and pack trailers; undefined when unencrypted. */
+  get metaKey(): Buffer | undefined {
+    return this.encrypted ? this.keys.write.metaKey : undefined;
+  }
+
+  get repositoryPublicKey(): Buffer | undefined {
+    return this.config.repositoryPublicKey ? Buffer.from(this.config.repositoryPublicKey, 'base64') : undefined;
+  }
+
+  /** False when opened with an age public key only: such a host may write but not read content. */
+  get canReadData(): boolean {
+    return !this.encrypted || this.keys.identity !== undefined;
+  }
+
+  static async exists(store: PrunableStore): Promise<boolean> {
+    return (await store.stat('config', 'config')) !== undefined;
+  }
+
+  static async init(store: PrunableStore & { initialize(): Promise<void> }, options: InitOptions): Promise<Repository> {
+    if (await Repository.exists(store)) throw new AgentvaultError('EXISTS', `a repository already exists at ${store.location}`);
+    const keys = generateKeys();
+    const encrypted = options.encryption !== 'none';
+    if (encrypted && options.password === undefined && !options.recipients?.length) {
+      throw new AgentvaultError('NEED_KEY', 'a new encrypted repository needs a password or an age key file (--key-file); use --no-encrypt for an unencrypted one');
+    }
+    const config = newConfig({
+      encryption: options.encryption,
+      ...(options.chunker ? { chunker: options.chunker } : {}),
+      ...(options.chunkId ? { chunkId: options.chunkId } : {}),
+      ...(options.packSize ? { packSize: options.packSize } : {}),
+      ...(encrypted ? { repositoryPublicKey: keys.identity.recipient.publicKey } : {}),
+    });
+    await store.initialize();
+    const files: KeyFile[] = [];
+    if (!encrypted) files.push(makePlainKeyFile(keys.write));
+    if (encrypted && options.password !== undefined) files.push(await makePasswordKeyFile(keys, options.password));
+    if (encrypted) for (const r of options.recipients ?? []) files.push(makeRecipientKeyFile(keys, r, config.id));
+    for (const file of files) await store.write('key', `${file.id}.json`, Buffer.from(JSON.stringify(file, null, 2)));
+    // The config goes last: a repository without a config does not exist yet.
+    await store.write('config', 'config', Buffer.from(JSON.stringify(config, null, 2) + '\n'), { exclusive: true });
+    return new Repository(store, config, encrypted ? keys : { write: keys.write });
+  }
+
+  static async open(store: PrunableStore, credentials: Credentials): Promise<Repository> {
+    let configBytes: Buffer;
+    try {
+      configBytes = await store.read('config', 'config');
+    } catch (err) {
+      if ((err as AgentvaultError).code === 'NOT_FOUND') {
+        throw new AgentvaultError('NO_REPOSITORY', `no repository at ${store.location} (a backup creates one; or give --destination / AGENTVAULT_REPO)`);
+      }
+      throw err;
+    }
+    const config = parseConfig(configBytes, store.location);
+    const keyFiles: KeyFile[] = [];
+    for await (const f of store.list('key')) keyFiles.push(parseKeyFile(await store.read('key', f.name), f.name));
+    if (keyFiles.length === 0) throw new AgentvaultError('CORRUPT', `repository at ${store.location} has no key files`);
+    const keys = await unlockKeys(keyFiles, credentials, config.id);
+    return new Repository(store, config, keys);
+  }
+
+  /** Adds a password or an age recipient to an unlocked repository (full access needed). */
+  async addKey(options: { password?: string; recipient?: AgeRecipient }): Promise<string> {
+    const identity = this.keys.identity;
+    if (!this.encrypted) throw new AgentvaultError('USAGE', 'this repository is not encrypted; it has no keys to add');
+    if (!identity) throw new AgentvaultError('READ_ONLY_KEY', 'adding a key needs full access (a password or an age identity), not a public key');
+    const full = { write: this.keys.write, identity };
+    const file = options.password !== undefined ? await makePasswordKeyFile(full, options.password) : makeRecipientKeyFile(full, options.recipient!, this.config.id);
+    await this.store.write('key', `${file.id}.json`, Buffer.from(JSON.stringify(file, null, 2)));
+    return file.id;
+  }
+
+  lock(exclusive: boolean): Promise<HeldLock> {
+    return acquireLock(this.store, exclusive);
+  }
+
+  // ---- index -------------------------------------------------------------------------------
+
+  /** Index files that are live: present and not superseded by another index file. */
+  async readLiveIndexFiles(): Promise<Array<{ id: string; file: IndexFile }>> {
+    const ids: string[] = [];
+    for await (const f of this.store.list('index')) ids.push(f.name);
+    const files: Array<{ id: string; file: IndexFile }> = [];
+    for (const id of ids) files.push({ id, file: decodeIndexFile(id, await this.store.read('index', id), this.metaKey) });
+    const superseded = new Set(files.flatMap((f) => f.file.supersedes));
+    return files.filter((f) => !superseded.has(f.id));
+  }
+
+  async loadIndex(): Promise<ChunkIndex> {
+    const index = new ChunkIndex();
+    for (const { file } of await this.readLiveIndexFiles()) for (const pack of file.packs) index.addPack(pack);
+    return index;
+  }
+
+  /**
+   * Packs on disk that no index lists: left by a backup that died between writing a pack and
+   * writing its index. Reads their trailers and indexes them, so a re-run does not store their
+   * chunks again. Returns how many packs were adopted.
+   */
+  async adoptUnindexedPacks(index: ChunkIndex): Promise<number> {
+    const orphans: IndexedPack[] = [];
+    for await (const f of this.store.list('pack')) {
+      if (index.hasPack(f.name)) continue;
+      try {
+        const contents = await this.readPackTrailer(f.name, f.size);
+        orphans.push({ packId: f.name, size: f.size, ...contents });
+      } catch (err) {
+        // A pack torn by a crash never got renamed into place; anything else unreadable is left
+        // for `verify` to report rather than blocking a backup.
+        if (!(err instanceof AgentvaultError)) throw err;
+      }
+    }
+    if (orphans.length === 0) return 0;
+    await this.writeIndex(orphans, []);
+    for (const pack of orphans) index.addPack(pack);
+    return orphans.length;
+  }
+
+  async writeIndex(packs: readonly IndexedPack[], supersedes: readonly string[]): Promise<string> {
+    const id = randomHexId(16);
+    await this.store.write('index', id, encodeIndexFile(id, { packs, supersedes }, this.metaKey));
+    return id;
+  }
+
+  async readPackTrailer(packId: string, packSize: number): Promise<PackContents> {
+    if (packSize < PACK_HEADER_LENGTH + PACK_TAIL_LENGTH) throw new AgentvaultError('CORRUPT', `pack ${packId} is truncated`);
+    checkPackHeader(await this.store.readRange('pack', packId, 0, PACK_HEADER_LENGTH), packId);
+    const tail = await this.store.readRange('pack', packId, packSize - PACK_TAIL_LENGTH, PACK_TAIL_LENGTH);
+    const { bodyLength, checksum } = parsePackTail(tail, packId, packSize);
+    const body = await this.store.readRange('pack', packId, packSize - PACK_TAIL_LENGTH - bodyLength, bodyLength);
+    return parsePackTrailerBody(body, checksum, packId, this.metaKey);
+  }
+
+  // ---- chunks ------------------------------------------------------------------------------
+
+  /** The data key of a sealed chunk (80-byte wrapped form), unwrapped once per key. */
+  dataKey(wrappedKey: Buffer): Buffer {
+    const identity = this.keys.identity;
+    if (!identity) throw new AgentvaultError('READ_ONLY_KEY', 'reading backup data needs the age identity file or the password; the public key only allows writing');
+    const cacheKey = wrappedKey.toString('latin1');
+    let key = this.#dataKeys.get(cacheKey);
+    if (!key) {
+      const unwrapped = unwrapWithIdentity({ ephemeralShare: wrappedKey.subarray(0, 32), body: wrappedKey.subarray(32) }, identity);
+      if (!unwrapped) throw new AgentvaultError('CORRUPT', "a pack's data key does not open with this repository's key");
+      key = unwrapped;
+      this.#dataKeys.set(cacheKey, key);
+    }
+    return key;
+  }
+
+  // ---- manifests ---------------------------------------------------------------------------
+
+  async listBackupIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const f of this.store.list('manifest')) if (BACKUP_ID_PATTERN.test(f.name)) ids.push(f.name);
+    return ids.sort();
+  }
+
+  async readManifest(id: string): Promise<Manifest> {
+    return decodeManifest(id, await this.store.read('manifest', id), this.metaKey);
+  }
+
+  /** All manifests, oldest first. */
+  async listBackups(): Promise<Manifest[]> {
+    const out: Manifest[] = [];
+    for (const id of await this.listBackupIds()) out.push(await this.readManifest(id));
+    return out;
+  }
+
+  async writeManifest(m: Manifest): Promise<void> {
+    await this.store.write('manifest', m.id, encodeManifest(m, this.metaKey), { exclusive: true });
+  }
+
+  async deleteManifest(id: string): Promise<void> {
+    await this.store.remove('manifest', id);
+  }
+
+  /**
+   * Resolves `latest`, a full id, or a unique prefix (as in git) to a backup id. `latest` and
+   * prefixes consider only backups of `filter.sourceName` when given.
+   */
+  async resolveBackupId(ref: string, filter: BackupFilter = {}): Promise<string> {
+    const wanted = ref.trim().toLowerCase();
+    if (wanted === '') throw new AgentvaultError('USAGE', 'a backup id is required');
+    let ids = await this.listBackupIds();
+    if (filter.sourceName !== undefined) {
+      const matching: string[] = [];
+      for (const id of ids) if ((await this.readManifest(id)).source.name === filter.sourceName) matching.push(id);
+      ids = matching;
+    }
+    if (wanted === 'latest') {
+      const last = ids.at(-1);
+      if (!last) {
+        throw new AgentvaultError('NOT_FOUND', filter.sourceName !== undefined ? `no backups of ${filter.sourceName} in ${this.location}` : `no backups in ${this.location}`);
+      }
+      return last;
+    }
+    const hits = ids.filter((id) => id.startsWith(wanted));
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length === 0) throw new AgentvaultError('NOT_FOUND', `no backup ${ref} in ${this.location}`);
+    throw new AgentvaultError('AMBIGUOUS', `backup id prefix ${ref} is ambiguous: it matches ${hits.slice(0, 5).join(', ')}${hits.length > 5 ? ', …' : ''}`);
+  }
+}

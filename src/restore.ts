@@ -1,0 +1,62 @@
+// restore(): a backup out of a repository, every chunk verified before it is used.
+//
+//   repository source → checksum → decrypt → decompress → verify id → progress → sink
+import { pipeline } from 'node:stream/promises';
+import type { Transform, Writable } from 'node:stream';
+import { AgentvaultError } from './errors.js';
+import type { ChunkIndex } from './repository/chunk-index.js';
+import type { Manifest } from './repository/manifest.js';
+import type { Repository } from './repository/repository.js';
+import { RepositorySource } from './sources/repository.js';
+import { DecompressStage } from './stages/compress.js';
+import { DecryptStage } from './stages/encrypt.js';
+import { ProgressStage, type ProgressListener } from './stages/progress.js';
+import { ChecksumVerifyStage, ChunkIdVerifyStage } from './stages/verify.js';
+
+export interface RestoreOptions {
+  readonly repository: Repository;
+  readonly manifest: Manifest;
+  /** Where plaintext records go: FileSink, DirectorySink, ByteStreamSink, or your own Writable. */
+  readonly sink: Writable;
+  /** A loaded index, when the caller has one already. */
+  readonly index?: ChunkIndex;
+  readonly entries?: ReadonlySet<number>;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressListener;
+}
+
+/** The verify/decode stages, in order, for chunks read from `repository`. */
+export function restoreStages(repository: Repository): Transform[] {
+  return [
+    new ChecksumVerifyStage(),
+    new DecryptStage((record) => {
+      if (!record.wrappedKey) throw new AgentvaultError('CORRUPT', 'a sealed chunk has no data key');
+      return repository.dataKey(record.wrappedKey);
+    }),
+    new DecompressStage(),
+    new ChunkIdVerifyStage(repository.config.chunkId, repository.keys.write.idKey),
+  ];
+}
+
+export async function restore(options: RestoreOptions): Promise<void> {
+  const { repository, manifest } = options;
+  if (!repository.canReadData) {
+    throw new AgentvaultError('READ_ONLY_KEY', 'restoring needs the age identity file or the password; the public key only allows writing');
+  }
+  const index = options.index ?? (await repository.loadIndex());
+  const source = new RepositorySource(repository, manifest, index, options.entries ? { entries: options.entries } : {});
+  source.checkComplete();
+  const stages = restoreStages(repository);
+  if (options.onProgress) {
+    const total = manifest.entries.reduce((n, e, i) => n + (!options.entries || options.entries.has(i) ? e.size : 0), 0);
+    stages.push(new ProgressStage(options.onProgress, { totalBytes: total }));
+  }
+  try {
+    await pipeline([source.records(), ...stages, options.sink], options.signal ? { signal: options.signal } : {});
+  } catch (err) {
+    if (err instanceof AgentvaultError && err.code === 'CORRUPT' && !err.message.startsWith('backup ')) {
+      throw new AgentvaultError('CORRUPT', `backup ${manifest.id}: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}

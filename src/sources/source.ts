@@ -1,0 +1,15 @@
+// What every backup source offers: a description for the manifest and a stream of records
+// (entry, data…, entry-end for each entry). See src/types.ts.
+import type { Readable } from 'node:stream';
+import type { SourceDescription } from '../types.js';
+
+export interface BackupSource {
+  readonly description: SourceDescription;
+  /** Total bytes, when known in advance (progress and ETA). */
+  readonly totalBytes: number | undefined;
+  /** An object-mode stream of SourceRecords. Call once. */
+  records(signal?: AbortSignal): Readable;
+}
+
+/** Pieces read from files and pipes: large enough that per-record costs vanish. */
+export const READ_PIECE_BYTES = 1 << 20;

@@ -1,0 +1,59 @@
+// Counts what passes and reports it, without touching records: put it anywhere in a pipeline.
+import { Transform, type TransformCallback } from 'node:stream';
+import type { AnyRecord } from '../types.js';
+
+export interface Progress {
+  /** Plaintext bytes seen so far. */
+  readonly bytes: number;
+  /** Expected total, when the source knows it. */
+  readonly totalBytes: number | undefined;
+  readonly entries: number;
+  readonly currentEntry: string | undefined;
+  readonly elapsedMs: number;
+}
+
+export type ProgressListener = (p: Progress) => void;
+
+export class ProgressStage extends Transform {
+  #bytes = 0;
+  #total: number | undefined;
+  #entries = 0;
+  #current: string | undefined;
+  readonly #started = Date.now();
+  #lastReport = 0;
+
+  constructor(
+    readonly listener: ProgressListener,
+    options: { totalBytes?: number; intervalMs?: number } = {},
+  ) {
+    super({ objectMode: true, highWaterMark: 16 });
+    this.#total = options.totalBytes;
+    this.intervalMs = options.intervalMs ?? 250;
+  }
+
+  readonly intervalMs: number;
+
+  get progress(): Progress {
+    return { bytes: this.#bytes, totalBytes: this.#total, entries: this.#entries, currentEntry: this.#current, elapsedMs: Date.now() - this.#started };
+  }
+
+  override _transform(record: AnyRecord, _e: BufferEncoding, callback: TransformCallback): void {
+    if (record.type === 'data') this.#bytes += record.bytes.byteLength;
+    else if (record.type === 'chunk') this.#bytes += record.size;
+    else if (record.type === 'entry') {
+      this.#entries++;
+      this.#current = record.entry.name;
+    }
+    const now = Date.now();
+    if (now - this.#lastReport >= this.intervalMs) {
+      this.#lastReport = now;
+      this.listener(this.progress);
+    }
+    callback(null, record);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.listener(this.progress);
+    callback();
+  }
+}
