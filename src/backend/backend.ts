@@ -53,4 +53,6 @@ export interface WritableStore extends ReadableStore {
 
 export interface PrunableStore extends WritableStore {
   remove(type: FileType, name: string): Promise<void>;
+  /** Removes temp files left by crashed writers; only safe under the exclusive lock. */
+  removeStaleTemporaryFiles(): Promise<number>;
 }

@@ -4,7 +4,8 @@ import { codecByte, codecFromByte } from '../codecs/index.js';
 import { open, seal, AuthenticationError } from '../crypto/aead.js';
 import { xxh64 } from '../crypto/checksum.js';
 import { AgentvaultError } from '../errors.js';
-import type { PackedChunk } from '../types.js';
+import type { PackedChunk, PackRecord } from '../types.js';
+import { randomHexId } from './ids.js';
 import { ByteReader, ByteWriter } from './binary.js';
 
 export const PACK_VERSION = 1;
@@ -110,4 +111,45 @@ export function checkPackHeader(header: Buffer, packId: string): void {
   if (version > PACK_VERSION) {
     throw new AgentvaultError('NEWER_FORMAT', `pack ${packId} was written by a newer agentvault (pack format ${version}; this version reads up to ${PACK_VERSION})`);
   }
+}
+
+/** One stored chunk on its way into a pack. */
+export interface PackItem {
+  readonly id: Buffer;
+  readonly stored: Buffer;
+  readonly plainLength: number;
+  readonly codec: PackedChunk['codec'];
+  readonly checksum: bigint;
+  /** Its data key wrapped to the repository key; undefined when unencrypted. */
+  readonly wrappedKey: Buffer | undefined;
+}
+
+/** Lays out a pack file: header, blobs, trailer with a key table of the distinct data keys. */
+export function assemblePack(items: readonly PackItem[], metaKey: Buffer | undefined): PackRecord {
+  const packId = randomHexId(16);
+  const keys: Buffer[] = [];
+  const keyIndexes = new Map<string, number>();
+  const entries: PackedChunk[] = [];
+  const parts: Buffer[] = [packHeader(metaKey !== undefined)];
+  let offset = PACK_HEADER_LENGTH;
+  for (const item of items) {
+    let keyIndex = 0;
+    if (item.wrappedKey) {
+      const k = item.wrappedKey.toString('latin1');
+      let i = keyIndexes.get(k);
+      if (i === undefined) {
+        i = keys.length;
+        if (i > 255) throw new Error('a pack can hold at most 256 data keys');
+        keys.push(item.wrappedKey);
+        keyIndexes.set(k, i);
+      }
+      keyIndex = i;
+    }
+    entries.push({ id: item.id, offset, storedLength: item.stored.byteLength, plainLength: item.plainLength, codec: item.codec, keyIndex, checksum: item.checksum });
+    parts.push(item.stored);
+    offset += item.stored.byteLength;
+  }
+  const trailer = packTrailer(packId, { keys, entries }, metaKey);
+  parts.push(trailer);
+  return { type: 'pack', packId, parts, size: offset + trailer.length, keys, entries };
 }

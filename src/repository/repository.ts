@@ -3,6 +3,7 @@
 import { unwrapWithIdentity, type AgeRecipient } from '../crypto/age-keys.js';
 import { AgentvaultError } from '../errors.js';
 import type { PrunableStore } from '../backend/backend.js';
+import type { PackRecord } from '../types.js';
 import { ChunkIndex } from './chunk-index.js';
 import { newConfig, parseConfig, type ChunkerConfig, type RepositoryConfig } from './config.js';
 import type { ChunkIdAlgorithm } from '../crypto/chunk-id.js';
@@ -177,6 +178,18 @@ export class Repository {
     await this.writeIndex(orphans, []);
     for (const pack of orphans) index.addPack(pack);
     return orphans.length;
+  }
+
+  /** Stores a pack file durably (temp name, fsync, rename). */
+  async writePack(pack: PackRecord): Promise<void> {
+    const file = await this.store.create('pack', pack.packId);
+    try {
+      for (const part of pack.parts) await file.write(part);
+      await file.commit();
+    } catch (err) {
+      await file.abort();
+      throw err;
+    }
   }
 
   async writeIndex(packs: readonly IndexedPack[], supersedes: readonly string[]): Promise<string> {

@@ -43,14 +43,7 @@ export class RepositorySink extends Writable {
   async #handle(record: PackedRecord): Promise<void> {
     switch (record.type) {
       case 'pack': {
-        const file = await this.repository.store.create('pack', record.packId);
-        try {
-          for (const part of record.parts) await file.write(part);
-          await file.commit();
-        } catch (err) {
-          await file.abort();
-          throw err;
-        }
+        await this.repository.writePack(record);
         this.#storedSize += record.size;
         this.#unindexed.push({ packId: record.packId, size: record.size, keys: record.keys, entries: record.entries });
         if (this.#unindexed.length >= PACKS_PER_INDEX_FILE) await this.#writeIndex();

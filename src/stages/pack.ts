@@ -3,9 +3,8 @@
 // checksum set); each full pack is emitted as a PackRecord for the sinks to store.
 import { Transform, type TransformCallback } from 'node:stream';
 import { xxh64 } from '../crypto/checksum.js';
-import { randomHexId } from '../repository/ids.js';
-import { PACK_HEADER_LENGTH, packHeader, packTrailer } from '../repository/pack-format.js';
-import type { ChunkRecord, PackedChunk, PackedRecord, PackRecord, PipelineRecord } from '../types.js';
+import { assemblePack, PACK_HEADER_LENGTH, type PackItem } from '../repository/pack-format.js';
+import type { ChunkRecord, PackedRecord, PipelineRecord } from '../types.js';
 import { STAGE_HIGH_WATER_MARK } from './record-transform.js';
 
 export interface PackOptions {
@@ -18,8 +17,7 @@ export interface PackOptions {
 }
 
 export class PackStage extends Transform {
-  #parts: Buffer[] = [];
-  #entries: PackedChunk[] = [];
+  #items: PackItem[] = [];
   #size = PACK_HEADER_LENGTH;
 
   constructor(readonly options: PackOptions) {
@@ -39,38 +37,18 @@ export class PackStage extends Transform {
   }
 
   #add(record: ChunkRecord): void {
-    const data = record.data!;
-    const checksum = xxh64(data);
-    this.#entries.push({
-      id: record.id!,
-      offset: this.#size,
-      storedLength: data.byteLength,
-      plainLength: record.size,
-      codec: record.codec ?? 'none',
-      keyIndex: 0,
-      checksum,
-    });
-    this.#parts.push(data);
-    this.#size += data.byteLength;
+    const stored = record.data!;
+    const checksum = xxh64(stored);
+    this.#items.push({ id: record.id!, stored, plainLength: record.size, codec: record.codec ?? 'none', checksum, wrappedKey: this.options.wrappedKey });
+    this.#size += stored.byteLength;
     record.checksum = checksum;
     record.data = null;
   }
 
   #emitPack(): void {
-    if (this.#entries.length === 0) return;
-    const packId = randomHexId(16);
-    const keys = this.options.wrappedKey ? [this.options.wrappedKey] : [];
-    const trailer = packTrailer(packId, { keys, entries: this.#entries }, this.options.metaKey);
-    const pack: PackRecord = {
-      type: 'pack',
-      packId,
-      parts: [packHeader(this.options.metaKey !== undefined), ...this.#parts, trailer],
-      size: this.#size + trailer.length,
-      keys,
-      entries: this.#entries,
-    };
-    this.#parts = [];
-    this.#entries = [];
+    if (this.#items.length === 0) return;
+    const pack = assemblePack(this.#items, this.options.metaKey);
+    this.#items = [];
     this.#size = PACK_HEADER_LENGTH;
     this.push(pack);
   }

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// agentvault command line: dispatches `agentvault <group> <command>` to the group's cac instance.
+// All work lives in the library; commands only parse, call and print.
+import { readFileSync } from 'node:fs';
+import { AgentvaultError } from './errors.js';
+import { CommandGroup } from './cli/command-group.js';
+import type { CommandIo } from './cli/context.js';
+import { registerBackupCommands } from './cli/commands/backup.js';
+
+const GROUPS: Record<string, { description: string; register: (g: CommandGroup) => void }> = {
+  backup: { description: 'Create, list, restore, verify, delete and prune backups', register: registerBackupCommands },
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function usage(): string {
+  const lines = [`agentvault ${version()} — deduplicating, encrypted backups of canisters, files and streams`, '', 'Usage: agentvault <group> <command> [options]', '', 'Groups:'];
+  for (const [name, g] of Object.entries(GROUPS)) lines.push(`  ${name.padEnd(10)} ${g.description}`);
+  lines.push('', 'Run `agentvault <group> --help` for its commands.');
+  return lines.join('\n');
+}
+
+export async function main(argv: readonly string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const [groupName, ...rest] = argv;
+  if (groupName === undefined || groupName === '--help' || groupName === '-h' || groupName === 'help') {
+    io.stdout.write(`${usage()}\n`);
+    return groupName === undefined ? 2 : 0;
+  }
+  if (groupName === '--version' || groupName === '-v') {
+    io.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const group = GROUPS[groupName];
+  try {
+    if (!group) throw new AgentvaultError('USAGE', `unknown command ${JSON.stringify(groupName)}; run agentvault --help`);
+    const commandGroup = new CommandGroup(groupName, rest, io);
+    group.register(commandGroup);
+    await commandGroup.run();
+    return 0;
+  } catch (err) {
+    return reportError(err, io);
+  }
+}
+
+function reportError(err: unknown, io: CommandIo): number {
+  if (err instanceof AgentvaultError) {
+    io.stderr.write(`agentvault: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.code === 'EPIPE') {
+    io.stderr.write('agentvault: output closed before the command finished\n');
+    return 1;
+  }
+  io.stderr.write(`agentvault: ${e?.message ?? String(err)}\n`);
+  if (io.env.AGENTVAULT_DEBUG) io.stderr.write(`${e?.stack ?? ''}\n`);
+  return 1;
+}
+
+// Run when executed directly (bin or `node dist/cli.js`), not when imported by tests.
+const invokedPath = process.argv[1] ? new URL(`file://${process.argv[1]}`).pathname : '';
+if (invokedPath.endsWith('/cli.js') || invokedPath.endsWith('/cli.ts') || invokedPath.endsWith('/agentvault')) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`agentvault: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

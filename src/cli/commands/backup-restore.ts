@@ -1,0 +1,88 @@
+// agentvault backup restore <backup-id> [--target <path> | --stdout] [--verify] [--dry-run] [--force]
+import { Writable } from 'node:stream';
+import { AgentvaultError, UsageError } from '../../errors.js';
+import type { ChunkIndex } from '../../repository/chunk-index.js';
+import { chunkRefs, type ManifestEntry } from '../../repository/manifest.js';
+import { restore } from '../../restore.js';
+import { checkTarget, DirectorySink, FileSink } from '../../sinks/files.js';
+import { ByteStreamSink } from '../../sinks/stream.js';
+import type { CommandContext } from '../context.js';
+import { withRepositoryOptions, type CommandGroup } from '../command-group.js';
+import { formatBytes } from '../format.js';
+import { withInterrupt } from '../interrupt.js';
+import { ProgressDisplay } from '../progress-display.js';
+import { sourceFilter } from './backup-list.js';
+
+export function registerBackupRestore(group: CommandGroup): void {
+  const cmd = group
+    .command('restore <backup-id>', 'Restore a backup (id, unique prefix, or latest)')
+    .option('--target <path>', 'File (one-entry backups) or directory (projects) to restore to')
+    .option('--stdout', 'Write the bytes to stdout (one-entry backups)')
+    .option('--verify', 'Read and verify every chunk before writing anything')
+    .option('--dry-run', 'Show what would be restored; write nothing')
+    .option('--force', 'Replace an existing target')
+    .option('--canister <id>', 'With latest: the newest backup of this source')
+    .option('--source <name>', 'With latest: the newest backup of this source');
+  withRepositoryOptions(cmd).action(group.action(backupRestore));
+}
+
+async function backupRestore(ctx: CommandContext, ref: string): Promise<void> {
+  const opts = ctx.opts;
+  const target = opts.string('target');
+  const toStdout = opts.bool('stdout') === true;
+  const dryRun = opts.bool('dry-run') === true;
+  if (target !== undefined && toStdout) throw new UsageError('give --target or --stdout, not both');
+  if (target === undefined && !toStdout && !dryRun) throw new UsageError('where to? give --target <path> or --stdout');
+
+  const repository = await ctx.openRepository();
+  const filter = sourceFilter(ctx);
+  const id = await repository.resolveBackupId(ref, filter !== undefined ? { sourceName: filter } : {});
+  const manifest = await repository.readManifest(id);
+  const single = manifest.entries.length === 1 && !['directory', 'symlink'].includes(manifest.entries[0]!.kind);
+  if (toStdout && !single) throw new UsageError(`backup ${id} has ${manifest.entries.length} entries; restore it to a directory with --target`);
+  if (target !== undefined) await checkTarget(target, opts.bool('force'));
+
+  if (dryRun) {
+    const index = await repository.loadIndex();
+    const missing = manifest.entries.reduce((n, e) => n + countMissing(e, index), 0);
+    const plan = {
+      backup: id,
+      target: target ?? (toStdout ? '-' : null),
+      entries: manifest.entries.map((e) => ({ name: e.name, kind: e.kind, size: e.size })),
+      logicalSize: manifest.stats.logicalSize,
+      missingChunks: missing,
+    };
+    if (ctx.json) ctx.outJson(plan);
+    else {
+      ctx.out(`would restore backup ${id} (${manifest.type} of ${manifest.source.name}, ${formatBytes(manifest.stats.logicalSize)}, ${manifest.entries.length} entries) to ${plan.target ?? '(no target given)'}`);
+      for (const e of manifest.entries.slice(0, 20)) ctx.out(`  ${e.kind.padEnd(9)} ${formatBytes(e.size).padStart(10)}  ${e.name}`);
+      if (manifest.entries.length > 20) ctx.out(`  … and ${manifest.entries.length - 20} more`);
+    }
+    if (missing > 0) throw new AgentvaultError('MISSING_DATA', `backup ${id} cannot be restored: ${missing} chunk(s) are missing from the repository`);
+    return;
+  }
+
+  if (opts.bool('verify')) {
+    const progress = new ProgressDisplay('verify', process.stderr, ctx.showProgress);
+    await withInterrupt((signal) => restore({ repository, manifest, sink: discard(), signal, onProgress: progress.update })).finally(() => progress.done());
+    ctx.info(`verified every chunk of backup ${id}`);
+  }
+
+  const sink = toStdout ? new ByteStreamSink(process.stdout) : single ? new FileSink(target!, { force: opts.bool('force') === true }) : new DirectorySink(target!, { force: opts.bool('force') === true });
+  const progress = new ProgressDisplay('restore', process.stderr, ctx.showProgress);
+  await withInterrupt((signal) => restore({ repository, manifest, sink, signal, onProgress: progress.update })).finally(() => progress.done());
+  const summary = { backup: id, target: target ?? '-', logicalSize: manifest.stats.logicalSize, entries: manifest.entries.length };
+  if (ctx.json && !toStdout) ctx.outJson(summary);
+  else ctx.info(`restored backup ${id} (${formatBytes(manifest.stats.logicalSize)}) to ${target ?? 'stdout'}`);
+}
+
+function countMissing(entry: ManifestEntry, index: ChunkIndex): number {
+  let missing = 0;
+  for (const ref of chunkRefs(entry)) if (!index.has(ref.id)) missing++;
+  return missing;
+}
+
+/** A sink that checks nothing more and keeps nothing: the stages before it do the verifying. */
+export function discard(): Writable {
+  return new Writable({ objectMode: true, write: (_r, _e, cb) => cb() });
+}
