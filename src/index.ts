@@ -1,0 +1,63 @@
+// agentvault's library API: sources, stages and sinks that compose with
+// `node:stream/promises` pipeline(), the repository they read and write, and two helpers,
+// backup() and restore(), that wire the standard pipeline.
+export type {
+  AnyRecord,
+  BackupType,
+  ChunkRecord,
+  CodecName,
+  DataRecord,
+  EntryEndRecord,
+  EntryInfo,
+  EntryKind,
+  EntryRecord,
+  PackRecord,
+  PackedChunk,
+  PackedRecord,
+  PipelineRecord,
+  SourceDescription,
+  SourceRecord,
+} from './types.js';
+export { AgentvaultError, UsageError, type ErrorCode } from './errors.js';
+
+export { backup, type BackupOptions, type BackupResult } from './backup.js';
+export { restore, restoreStages, type RestoreOptions } from './restore.js';
+
+export type { BackupSource } from './sources/source.js';
+export { FileSource } from './sources/file.js';
+export { StdinSource, type StdinSourceOptions } from './sources/stdin.js';
+export { ProjectSource } from './sources/project.js';
+export { RepositorySource, type RepositorySourceOptions } from './sources/repository.js';
+
+export { ChunkStage } from './stages/chunk.js';
+export { HashStage } from './stages/hash.js';
+export { DedupStage, type ChunkLookup } from './stages/dedup.js';
+export { CompressStage, DecompressStage } from './stages/compress.js';
+export { EncryptStage, DecryptStage, type DataKeyResolver } from './stages/encrypt.js';
+export { PackStage, type PackOptions } from './stages/pack.js';
+export { ChecksumVerifyStage, ChunkIdVerifyStage } from './stages/verify.js';
+export { ProgressStage, type Progress, type ProgressListener } from './stages/progress.js';
+export { ChunkTransform } from './stages/record-transform.js';
+
+export { RepositorySink, type ManifestDraft } from './sinks/repository.js';
+export { FileSink, DirectorySink, checkTarget, type FileTargetOptions } from './sinks/files.js';
+export { ByteStreamSink } from './sinks/stream.js';
+
+export { Repository, type InitOptions, type BackupFilter } from './repository/repository.js';
+export type { Credentials, RepositoryKeys } from './repository/keys.js';
+export type { Manifest, ManifestEntry, BackupStats, ChunkRef } from './repository/manifest.js';
+export { chunkRefs } from './repository/manifest.js';
+export { ChunkIndex, type ChunkLocation } from './repository/chunk-index.js';
+export { checkRepository, type CheckReport, type CheckOptions } from './repository/check.js';
+export { collectGarbage, type GcOptions, type GcReport } from './repository/prune.js';
+export { applyRetention, type RetentionPolicy } from './repository/retention.js';
+export { diffBackups, type BackupDiff } from './repository/diff.js';
+export type { RepositoryConfig, ChunkerConfig } from './repository/config.js';
+export { DEFAULT_CHUNKER } from './repository/config.js';
+
+export type { ReadableStore, WritableStore, PrunableStore, FileType, PendingFile, RandomAccessFile } from './backend/backend.js';
+export { LocalBackend } from './backend/local.js';
+
+export { FastCdc2020, chunkLengths, type FastCdcParams } from './chunker/fastcdc.js';
+export { createCodec, CODEC_NAMES, type Codec } from './codecs/index.js';
+export { parseKeyFile as parseAgeKeyFile, generateIdentity, formatIdentityFile, type AgeIdentity, type AgeRecipient } from './crypto/age-keys.js';
