@@ -1,4 +1,5 @@
-// Where passwords and keys come from: --password-file, AGENTVAULT_PASSWORD, --key-file, an
+// Where passwords and keys come from: --password-file (or AGENTVAULT_PASSWORD_FILE),
+// AGENTVAULT_PASSWORD, --key-file, an
 // interactive prompt (no echo), or — with a warning — a value on the command line. Secrets are
 // held in memory only.
 import fs from 'node:fs/promises';
@@ -16,7 +17,7 @@ export interface GatheredCredentials extends Credentials {
 export async function gatherCredentials(opts: Options, env: NodeJS.ProcessEnv = process.env, warn: (m: string) => void = (m) => process.stderr.write(`agentvault: warning: ${m}\n`)): Promise<GatheredCredentials> {
   let password: string | undefined;
   let wantsPrompt = false;
-  const file = opts.string('password-file');
+  const file = opts.string('password-file') ?? (env.AGENTVAULT_PASSWORD_FILE || undefined);
   const flag = opts.flagOrString('password');
   if (file !== undefined) {
     try {
