@@ -3,7 +3,9 @@
 //   source → progress → chunk → hash → dedup → compress → encrypt → pack → repository sink
 //
 // The parent and the dedup scope follow the backup type:
-//   full          parent none; stores every chunk it needs anew (independent of older packs)
+//   full          parent none; stores every chunk it needs anew (independent of older backups'
+//                 packs), except chunks no backup references yet: those were left by an
+//                 interrupted run and are reused, so re-running a killed backup resumes it
 //   incremental   parent = the newest backup of the same source; stores only chunks the
 //                 repository does not hold
 //   differential  parent = the newest full backup of the same source; stores only chunks that
@@ -53,7 +55,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   try {
     const index = await repository.loadIndex();
     const adoptedPacks = await repository.adoptUnindexedPacks(index);
-    const history = (await repository.listBackups()).filter((m) => m.source.kind === source.description.kind && m.source.name === source.description.name);
+    const all = await repository.listBackups();
+    const history = all.filter((m) => m.source.kind === source.description.kind && m.source.name === source.description.name);
     const type = options.type ?? (history.length > 0 ? 'incremental' : 'full');
     const parent = chooseParent(type, history);
     if (type === 'differential' && !parent) {
@@ -77,7 +80,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const stages: Transform[] = [
       new ChunkStage({ ...config.chunker, seed: keys.write.chunkerSeed }),
       new HashStage(config.chunkId, keys.write.idKey),
-      new DedupStage(dedupScope(type, index, parent)),
+      new DedupStage(dedupScope(type, index, parent, all)),
       new CompressStage(codec, level),
     ];
     let wrappedKey: Buffer | undefined;
@@ -103,10 +106,18 @@ function chooseParent(type: BackupType, history: readonly Manifest[]): Manifest 
   return undefined;
 }
 
-function dedupScope(type: BackupType, index: ChunkIndex, parent: Manifest | undefined): ChunkLookup {
-  if (type === 'full') return { has: () => false };
+function dedupScope(type: BackupType, index: ChunkIndex, parent: Manifest | undefined, all: readonly Manifest[]): ChunkLookup {
   if (type === 'incremental') return index;
-  const inParent = new Set<string>();
-  for (const entry of parent!.entries) for (const ref of chunkRefs(entry)) inParent.add(ref.id.toString('latin1'));
+  if (type === 'full') {
+    const referenced = chunkIdSet(all);
+    return { has: (id) => index.has(id) && !referenced.has(id.toString('latin1')) };
+  }
+  const inParent = chunkIdSet([parent!]);
   return { has: (id) => inParent.has(id.toString('latin1')) && index.has(id) };
+}
+
+function chunkIdSet(manifests: readonly Manifest[]): Set<string> {
+  const ids = new Set<string>();
+  for (const m of manifests) for (const entry of m.entries) for (const ref of chunkRefs(entry)) ids.add(ref.id.toString('latin1'));
+  return ids;
 }
