@@ -41,6 +41,8 @@ export interface BackupOptions {
   readonly metadata?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
+  /** Told about existing backups that cannot be read (e.g. a newer format); they are skipped. */
+  readonly onUnreadableBackup?: (id: string, err: Error) => void;
 }
 
 export interface BackupResult {
@@ -55,7 +57,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   try {
     const index = await repository.loadIndex();
     const adoptedPacks = await repository.adoptUnindexedPacks(index);
-    const all = await repository.listBackups();
+    const all = await repository.listBackups({ onUnreadable: options.onUnreadableBackup ?? (() => undefined) });
     const history = all.filter((m) => m.source.kind === source.description.kind && m.source.name === source.description.name);
     const type = options.type ?? (history.length > 0 ? 'incremental' : 'full');
     const parent = chooseParent(type, history);

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ProjectWalkError, walkProject, type ProjectFile, type ProjectWalkOptions } from '../src/sources/project-walk.js';
 
 /** Spec: 'dir/' = empty directory, otherwise file path => contents. */
@@ -231,25 +232,95 @@ test('skips a file that vanishes between readdir and stat', async (t) => {
   assert.deepEqual(seen, ['a.txt', 'c.txt', 'package.json']);
 });
 
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+/** What a walk ended with, in a form that can cross a process boundary. */
+type WalkOutcome =
+  | { readonly ok: true; readonly paths: string[] }
+  | { readonly ok: false; readonly isWalkError: boolean; readonly code: string | undefined; readonly message: string };
 
-test('an unreadable directory or file is an error naming it', { skip: isRoot && 'root bypasses permissions' }, async (t) => {
+const NOBODY = 65534;
+const runsAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const repositoryRoot = path.resolve(import.meta.dirname, '..');
+
+async function walkOutcome(root: string): Promise<WalkOutcome> {
+  try {
+    return { ok: true, paths: await paths(root) };
+  } catch (error) {
+    return {
+      ok: false,
+      isWalkError: error instanceof ProjectWalkError,
+      code: error instanceof ProjectWalkError ? error.code : undefined,
+      message: error instanceof Error ? error.message : String(error),
+    };
+  }
+}
+
+/**
+ * Walks `root` as a user that file permissions apply to. Root bypasses them, so as root the walk
+ * runs in a child process with the uid/gid of `nobody`; otherwise it runs here.
+ */
+async function walkAsUnprivileged(t: TestContext, root: string): Promise<WalkOutcome> {
+  if (!runsAsRoot) return walkOutcome(root);
+  const scriptDir = await mkdtemp(path.join(tmpdir(), 'agentvault-walk-child-'));
+  t.after(() => rm(scriptDir, { recursive: true, force: true }));
+  await chmod(scriptDir, 0o755);
+  const script = path.join(scriptDir, 'walk.mjs');
+  const moduleUrl = pathToFileURL(path.join(repositoryRoot, 'src', 'sources', 'project-walk.ts')).href;
+  await writeFile(
+    script,
+    `import { ProjectWalkError, walkProject } from ${JSON.stringify(moduleUrl)};
+let outcome;
+try {
+  const paths = [];
+  for await (const file of walkProject(process.argv[2])) paths.push(file.kind === 'directory' ? file.path + '/' : file.path);
+  outcome = { ok: true, paths };
+} catch (error) {
+  outcome = { ok: false, isWalkError: error instanceof ProjectWalkError, code: error?.code, message: String(error?.message ?? error) };
+}
+process.stdout.write(JSON.stringify(outcome));
+`,
+    { mode: 0o644 },
+  );
+  const child = spawnSync(process.execPath, ['--import', 'tsx', script, root], {
+    cwd: repositoryRoot,
+    uid: NOBODY,
+    gid: NOBODY,
+    env: { PATH: process.env.PATH, HOME: scriptDir },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(child.status, 0, `walker child (uid ${NOBODY}) failed: ${child.error?.message ?? ''}${child.stderr}`);
+  return JSON.parse(child.stdout) as WalkOutcome;
+}
+
+test('an unreadable directory or file is an error naming it', async (t) => {
   const root = await makeProject(t, { 'package.json': '{}', 'locked/secret.txt': 's', 'open/file.txt': 'f' });
+  // mkdtemp makes the root 0700; the unprivileged walker must be able to enter it.
+  await chmod(root, 0o755);
+  // Control: with everything readable, the same walker (same user) sees every file.
+  assert.deepEqual(await walkAsUnprivileged(t, root), { ok: true, paths: ['locked/secret.txt', 'open/file.txt', 'package.json'] });
+
   const locked = path.join(root, 'locked');
   await chmod(locked, 0o000);
   try {
-    await assert.rejects(collect(root), (error: unknown) => {
-      assert.ok(error instanceof ProjectWalkError);
-      assert.equal(error.code, 'EACCES');
-      assert.ok(error.message.includes('locked'));
-      return true;
-    });
+    const outcome = await walkAsUnprivileged(t, root);
+    assert.equal(outcome.ok, false, `the walker skipped the unreadable directory: ${JSON.stringify(outcome)}`);
+    assert.ok(!outcome.ok);
+    assert.ok(outcome.isWalkError, outcome.message);
+    assert.equal(outcome.code, 'EACCES');
+    assert.ok(outcome.message.includes('locked'), outcome.message);
+    assert.doesNotMatch(outcome.message, /\n/);
   } finally {
     // Restore access so the temp dir can be removed.
     await chmod(locked, 0o755);
   }
+
   await chmod(path.join(root, 'open/file.txt'), 0o000);
-  await assert.rejects(collect(root), /open\/file\.txt/);
+  const outcome = await walkAsUnprivileged(t, root);
+  assert.equal(outcome.ok, false, `the walker skipped the unreadable file: ${JSON.stringify(outcome)}`);
+  assert.ok(!outcome.ok);
+  assert.ok(outcome.isWalkError, outcome.message);
+  assert.equal(outcome.code, 'EACCES');
+  assert.match(outcome.message, /open\/file\.txt/);
 });
 
 test('a name that is not valid UTF-8 is an error, not a silent skip', async (t) => {

@@ -3,18 +3,19 @@
 import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lowercase
-const EPOCH_SECONDS = Date.UTC(2020, 0, 1) / 1000;
-const TIME_DIGITS = 7;
-const RANDOM_DIGITS = 5;
+const EPOCH_MS = Date.UTC(2020, 0, 1);
+// 8 digits of milliseconds reach 2054; two backups in one second still sort in creation order.
+const TIME_DIGITS = 8;
+const RANDOM_DIGITS = 4;
 export const BACKUP_ID_LENGTH = TIME_DIGITS + RANDOM_DIGITS;
 export const BACKUP_ID_PATTERN = /^[0-9a-hjkmnp-tv-z]{12}$/;
 
 export function newBackupId(now: Date = new Date()): string {
-  let seconds = Math.max(0, Math.floor(now.getTime() / 1000 - EPOCH_SECONDS));
+  let ms = Math.max(0, now.getTime() - EPOCH_MS);
   let time = '';
   for (let i = 0; i < TIME_DIGITS; i++) {
-    time = ALPHABET[seconds % 32] + time;
-    seconds = Math.floor(seconds / 32);
+    time = ALPHABET[ms % 32] + time;
+    ms = Math.floor(ms / 32);
   }
   const random = randomBytes(RANDOM_DIGITS);
   let tail = '';

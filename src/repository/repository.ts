@@ -236,11 +236,22 @@ export class Repository {
     return decodeManifest(id, await this.store.read('manifest', id), this.metaKey);
   }
 
-  /** All manifests, oldest first. */
-  async listBackups(): Promise<Manifest[]> {
+  /**
+   * All manifests, oldest first (by creation time, then id). A manifest that cannot be read (a
+   * newer format, damage) is an error — unless `onUnreadable` is given, which is told and the
+   * backup skipped. Never skip when deciding what data is unreferenced (prune).
+   */
+  async listBackups(options: { onUnreadable?: (id: string, err: Error) => void } = {}): Promise<Manifest[]> {
     const out: Manifest[] = [];
-    for (const id of await this.listBackupIds()) out.push(await this.readManifest(id));
-    return out;
+    for (const id of await this.listBackupIds()) {
+      try {
+        out.push(await this.readManifest(id));
+      } catch (err) {
+        if (!options.onUnreadable || !(err instanceof AgentvaultError)) throw err;
+        options.onUnreadable(id, err);
+      }
+    }
+    return out.sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id));
   }
 
   async writeManifest(m: Manifest): Promise<void> {
@@ -259,10 +270,9 @@ export class Repository {
     const wanted = ref.trim().toLowerCase();
     if (wanted === '') throw new AgentvaultError('USAGE', 'a backup id is required');
     let ids = await this.listBackupIds();
-    if (filter.sourceName !== undefined) {
-      const matching: string[] = [];
-      for (const id of ids) if ((await this.readManifest(id)).source.name === filter.sourceName) matching.push(id);
-      ids = matching;
+    if (wanted === 'latest' || filter.sourceName !== undefined) {
+      const backups = (await this.listBackups({ onUnreadable: () => undefined })).filter((m) => filter.sourceName === undefined || m.source.name === filter.sourceName);
+      ids = backups.map((m) => m.id);
     }
     if (wanted === 'latest') {
       const last = ids.at(-1);

@@ -71,6 +71,7 @@ async function backupCreate(ctx: CommandContext, canister?: string): Promise<voi
       metadata,
       signal,
       onProgress: progress.update,
+      onUnreadableBackup: (id, err) => ctx.warn(`ignoring backup ${id}: ${err.message}`),
     }),
   ).finally(() => progress.done());
 

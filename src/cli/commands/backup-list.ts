@@ -21,7 +21,7 @@ export function sourceFilter(ctx: CommandContext): string | undefined {
 async function backupList(ctx: CommandContext): Promise<void> {
   const repository = await ctx.openRepository();
   const filter = sourceFilter(ctx);
-  const backups = (await repository.listBackups()).filter((m) => filter === undefined || m.source.name === filter);
+  const backups = (await repository.listBackups({ onUnreadable: (id, err) => ctx.warn(`skipping backup ${id}: ${err.message}`) })).filter((m) => filter === undefined || m.source.name === filter);
   if (ctx.json) {
     ctx.outJson(backups.map(backupCreateJson));
     return;

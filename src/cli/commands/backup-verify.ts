@@ -18,13 +18,17 @@ async function backupVerify(ctx: CommandContext, ref?: string): Promise<void> {
   const all = ctx.opts.bool('all') === true;
   if (all === (ref !== undefined)) throw new UsageError('give a backup id or --all');
   const repository = await ctx.openRepository();
-  const manifests = all ? await repository.listBackups() : [await repository.readManifest(await repository.resolveBackupId(ref!))];
+  const unreadable: string[] = [];
+  const manifests = all
+    ? await repository.listBackups({ onUnreadable: (id, err) => unreadable.push(`backup ${id}: ${err.message}`) })
+    : [await repository.readManifest(await repository.resolveBackupId(ref!))];
   const readData = ctx.opts.bool('read-data') === true;
   const progress = new ProgressDisplay('verify', process.stderr, ctx.showProgress);
   const report = await checkRepository(repository, manifests, {
     readData,
     onProgress: (bytes, total) => progress.update({ bytes, totalBytes: total, entries: 0, currentEntry: undefined, elapsedMs: 0 }),
   }).finally(() => progress.done());
+  report.problems.unshift(...unreadable);
 
   if (ctx.json) ctx.outJson({ ok: report.problems.length === 0, readData, ...report });
   else {
