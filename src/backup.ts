@@ -43,6 +43,11 @@ export interface BackupOptions {
   readonly onProgress?: ProgressListener;
   /** Told about existing backups that cannot be read (e.g. a newer format); they are skipped. */
   readonly onUnreadableBackup?: (id: string, err: Error) => void;
+  /**
+   * Imports: keep these manifest fields from the original backup instead of choosing new ones.
+   * The data is deduplicated against the whole repository whatever the type.
+   */
+  readonly preserve?: Pick<Manifest, 'id' | 'created' | 'type' | 'parent'>;
 }
 
 export interface BackupResult {
@@ -59,9 +64,10 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const adoptedPacks = await repository.adoptUnindexedPacks(index);
     const all = await repository.listBackups({ onUnreadable: options.onUnreadableBackup ?? (() => undefined) });
     const history = all.filter((m) => m.source.kind === source.description.kind && m.source.name === source.description.name);
-    const type = options.type ?? (history.length > 0 ? 'incremental' : 'full');
-    const parent = chooseParent(type, history);
-    if (type === 'differential' && !parent) {
+    const preserve = options.preserve;
+    const type = preserve?.type ?? options.type ?? (history.length > 0 ? 'incremental' : 'full');
+    const parent = preserve ? undefined : chooseParent(type, history);
+    if (!preserve && type === 'differential' && !parent) {
       throw new AgentvaultError('USAGE', `a differential backup needs an earlier full backup of ${source.description.name}; make a full one first`);
     }
 
@@ -69,10 +75,10 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const level = options.compression?.level ?? defaultLevel(codec);
     const sink = new RepositorySink(repository, {
       version: 1,
-      id: newBackupId(),
-      created: new Date().toISOString(),
+      id: preserve?.id ?? newBackupId(),
+      created: preserve?.created ?? new Date().toISOString(),
       type,
-      parent: parent?.id ?? null,
+      parent: preserve ? preserve.parent : (parent?.id ?? null),
       source: source.description,
       metadata: options.metadata ?? {},
       compression: { codec, level },
@@ -82,7 +88,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const stages: Transform[] = [
       new ChunkStage({ ...config.chunker, seed: keys.write.chunkerSeed }),
       new HashStage(config.chunkId, keys.write.idKey),
-      new DedupStage(dedupScope(type, index, parent, all)),
+      new DedupStage(preserve ? index : dedupScope(type, index, parent, all)),
       new CompressStage(codec, level),
     ];
     let wrappedKey: Buffer | undefined;

@@ -70,5 +70,5 @@ export function withRepositoryOptions(cmd: Command): Command {
     .option('--password-file <file>', 'Read the password from a file')
     .option('--key-file <file>', 'age identity file (read and write) or recipient file (write only)')
     .option('--json', 'Machine-readable output on stdout')
-    .option('--quiet', 'No messages on stderr except errors');
+    .option('-q, --quiet', 'No messages on stderr except errors');
 }

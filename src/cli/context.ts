@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { LocalBackend } from '../backend/local.js';
 import { AgentvaultError } from '../errors.js';
+import type { AgeRecipient } from '../crypto/age-keys.js';
 import { Repository, type InitOptions } from '../repository/repository.js';
 import { askPassword, gatherCredentials, type GatheredCredentials } from './credentials.js';
 import type { Options } from './options.js';
@@ -92,17 +93,23 @@ export class CommandContext {
   }
 
   async createRepository(store: LocalBackend, init: Omit<InitOptions, 'password' | 'recipients'>): Promise<Repository> {
+    const secrets = await this.credentialsForNewKeys(init.encryption !== 'none');
+    const repository = await Repository.init(store, { ...init, ...secrets });
+    this.info(`created ${init.encryption === 'none' ? 'an unencrypted' : 'an encrypted'} repository at ${store.location}`);
+    return repository;
+  }
+
+  /** What protects new keys (a repository, a stream): password and/or age recipients; asks on the terminal if neither. */
+  async credentialsForNewKeys(encrypt: boolean): Promise<{ password?: string; recipients: AgeRecipient[] }> {
     const credentials = await this.credentials();
     let password = credentials.password;
-    const recipients = credentials.recipients ?? [];
-    if (init.encryption !== 'none' && (credentials.wantsPrompt || (password === undefined && recipients.length === 0))) {
+    const recipients = [...(credentials.recipients ?? [])];
+    if (encrypt && (credentials.wantsPrompt || (password === undefined && recipients.length === 0))) {
       if (!terminalAvailable() && !credentials.wantsPrompt) {
-        throw new AgentvaultError('NEED_KEY', 'a new encrypted repository needs a password (AGENTVAULT_PASSWORD, --password-file) or an age key file (--key-file); or use --no-encrypt');
+        throw new AgentvaultError('NEED_KEY', 'encryption needs a password (AGENTVAULT_PASSWORD, --password-file) or an age key file (--key-file); or use --no-encrypt');
       }
       password = await askPassword(true);
     }
-    const repository = await Repository.init(store, { ...init, ...(password !== undefined ? { password } : {}), recipients });
-    this.info(`created ${init.encryption === 'none' ? 'an unencrypted' : 'an encrypted'} repository at ${store.location}`);
-    return repository;
+    return { ...(password !== undefined ? { password } : {}), recipients };
   }
 }

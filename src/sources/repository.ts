@@ -16,6 +16,8 @@ export interface RepositorySourceOptions {
   readonly readAheadBytes?: number;
   /** Only these entry indexes (default: all). */
   readonly entries?: ReadonlySet<number>;
+  /** Chunks the consumer does not need the bytes of: emitted with `known: true`, `data: null`, not read. */
+  readonly omit?: (id: Buffer) => boolean;
 }
 
 export class RepositorySource {
@@ -72,6 +74,11 @@ export class RepositorySource {
         });
         let offset = 0;
         for (const ref of chunkRefs(entry)) {
+          if (this.options.omit?.(ref.id)) {
+            queue.push({ type: 'chunk', entry: index, offset, size: ref.size, id: ref.id, data: null, known: true });
+            offset += ref.size;
+            continue;
+          }
           const promise = this.#fetch(index, entry.name, offset, ref.id, ref.size);
           promise.catch(() => undefined); // surfaced in order below
           sizes.set(promise, ref.size);

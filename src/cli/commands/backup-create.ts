@@ -13,6 +13,7 @@ import { withRepositoryOptions, type CommandGroup } from '../command-group.js';
 import { formatBytes } from '../format.js';
 import { ProgressDisplay } from '../progress-display.js';
 import { withInterrupt } from '../interrupt.js';
+import { createBackupStream } from '../../stream/operations.js';
 import { repositoryInitOptions, withInitOptions } from './backup-init.js';
 
 export function registerBackupCreate(group: CommandGroup): void {
@@ -31,7 +32,8 @@ export function registerBackupCreate(group: CommandGroup): void {
     .option('--algorithm <algorithm>', 'Compression: zstd, brotli, gzip or none')
     .option('--level <n>', 'Compression level')
     .option('--encrypt', 'Encrypt a new repository (the default); --no-encrypt creates an unencrypted one')
-    .option('--metadata <key=value>', 'Attach metadata to the backup (repeatable, or a JSON object)');
+    .option('--metadata <key=value>', 'Attach metadata to the backup (repeatable, or a JSON object)')
+    .option('--stdout', 'Write the backup as a stream to stdout instead of a repository (see backup import)');
   withInitOptions(withRepositoryOptions(cmd));
   cmd.action(group.action(backupCreate));
 }
@@ -59,6 +61,12 @@ async function backupCreate(ctx: CommandContext, canister?: string): Promise<voi
   const compression = await compressionChoice(ctx);
   const metadata = parseMetadata(opts.strings('metadata'));
   const source = await openSource(ctx);
+
+  if (opts.bool('stdout')) {
+    if (type && type !== 'full') throw new UsageError('a backup written to stdout is always full; use backup export --since for an incremental stream');
+    await backupToStdout(ctx, source, compression, metadata);
+    return;
+  }
 
   const { repository, created } = await ctx.openOrCreateRepository(await repositoryInitOptions(ctx));
   const progress = new ProgressDisplay('backup', process.stderr, ctx.showProgress);
@@ -149,4 +157,15 @@ export function parseMetadata(values: readonly string[]): Record<string, string>
   }
   if (JSON.stringify(out).length > 64 * 1024) throw new AgentvaultError('USAGE', '--metadata is too large (64 KiB at most)');
   return out;
+}
+
+async function backupToStdout(ctx: CommandContext, source: BackupSource, compression: { codec: CodecName; level?: number }, metadata: Record<string, string>): Promise<void> {
+  if (process.stdout.isTTY) throw new UsageError('stdout is a terminal: redirect the stream to a file or a pipe');
+  const encrypt = ctx.opts.bool('encrypt') !== false;
+  const secrets = await ctx.credentialsForNewKeys(encrypt);
+  const progress = new ProgressDisplay('backup', process.stderr, ctx.showProgress);
+  const info = await withInterrupt((signal) =>
+    createBackupStream({ source, output: process.stdout, encrypt, ...secrets, compression, metadata, signal, onProgress: progress.update }),
+  ).finally(() => progress.done());
+  ctx.info(`full backup ${info.id} of ${info.source.name} written to stdout`);
 }

@@ -8,6 +8,8 @@ import { checkTarget, DirectorySink, FileSink } from '../../sinks/files.js';
 import { ByteStreamSink } from '../../sinks/stream.js';
 import type { CommandContext } from '../context.js';
 import { withRepositoryOptions, type CommandGroup } from '../command-group.js';
+import { askPassword } from '../credentials.js';
+import { restoreBackupStream } from '../../stream/operations.js';
 import { formatBytes } from '../format.js';
 import { withInterrupt } from '../interrupt.js';
 import { ProgressDisplay } from '../progress-display.js';
@@ -15,7 +17,8 @@ import { sourceFilter } from './backup-list.js';
 
 export function registerBackupRestore(group: CommandGroup): void {
   const cmd = group
-    .command('restore <backup-id>', 'Restore a backup (id, unique prefix, or latest)')
+    .command('restore [backup-id]', 'Restore a backup (id, unique prefix, or latest; or a stream with --stdin)')
+    .option('--stdin', 'Restore a backup stream read from stdin (no repository needed)')
     .option('--target <path>', 'File (one-entry backups) or directory (projects) to restore to')
     .option('--stdout', 'Write the bytes to stdout (one-entry backups)')
     .option('--verify', 'Read and verify every chunk before writing anything')
@@ -26,13 +29,19 @@ export function registerBackupRestore(group: CommandGroup): void {
   withRepositoryOptions(cmd).action(group.action(backupRestore));
 }
 
-async function backupRestore(ctx: CommandContext, ref: string): Promise<void> {
+async function backupRestore(ctx: CommandContext, ref?: string): Promise<void> {
   const opts = ctx.opts;
   const target = opts.string('target');
   const toStdout = opts.bool('stdout') === true;
   const dryRun = opts.bool('dry-run') === true;
   if (target !== undefined && toStdout) throw new UsageError('give --target or --stdout, not both');
   if (target === undefined && !toStdout && !dryRun) throw new UsageError('where to? give --target <path> or --stdout');
+  if (opts.bool('stdin')) {
+    if (ref !== undefined) throw new UsageError('--stdin restores the stream on stdin; do not give a backup id');
+    await restoreFromStdin(ctx, target, toStdout);
+    return;
+  }
+  if (ref === undefined) throw new UsageError('which backup? give its id, a unique prefix, or latest');
 
   const repository = await ctx.openRepository();
   const filter = sourceFilter(ctx);
@@ -85,4 +94,30 @@ function countMissing(entry: ManifestEntry, index: ChunkIndex): number {
 /** A sink that checks nothing more and keeps nothing: the stages before it do the verifying. */
 export function discard(): Writable {
   return new Writable({ objectMode: true, write: (_r, _e, cb) => cb() });
+}
+
+async function restoreFromStdin(ctx: CommandContext, target: string | undefined, toStdout: boolean): Promise<void> {
+  if (process.stdin.isTTY) throw new UsageError('stdin is a terminal: pipe a backup stream in');
+  if (ctx.opts.bool('dry-run') || ctx.opts.bool('verify')) throw new UsageError('--dry-run and --verify need a repository; a stream is verified as it is restored');
+  if (target !== undefined) await checkTarget(target, ctx.opts.bool('force'));
+  let credentials = await ctx.credentials();
+  if (credentials.wantsPrompt) credentials = { ...credentials, password: await askPassword(false) };
+  const force = ctx.opts.bool('force') === true;
+  const progress = new ProgressDisplay('restore', process.stderr, ctx.showProgress);
+  const reader = await withInterrupt((signal) =>
+    restoreBackupStream({
+      input: process.stdin,
+      credentials,
+      signal,
+      onProgress: progress.update,
+      // A stream's entries arrive before its manifest: the source kind says file or tree.
+      sink: (r) => {
+        const tree = r.info.source.kind === 'project';
+        if (toStdout && tree) throw new UsageError(`the stream holds a ${r.info.source.kind} backup with several entries; restore it with --target <directory>`);
+        if (toStdout) return new ByteStreamSink(process.stdout);
+        return tree ? new DirectorySink(target!, { force }) : new FileSink(target!, { force });
+      },
+    }),
+  ).finally(() => progress.done());
+  ctx.info(`restored backup ${reader.info.id} (${reader.info.source.name}) from the stream to ${target ?? 'stdout'}`);
 }

@@ -4,6 +4,8 @@ import { registerBackupConfig } from './backup-config.js';
 import { registerBackupCreate } from './backup-create.js';
 import { registerBackupDelete } from './backup-delete.js';
 import { registerBackupDiff } from './backup-diff.js';
+import { registerBackupExport } from './backup-export.js';
+import { registerBackupImport } from './backup-import.js';
 import { registerBackupInit } from './backup-init.js';
 import { registerBackupList } from './backup-list.js';
 import { registerBackupPrune } from './backup-prune.js';
@@ -19,6 +21,8 @@ export function registerBackupCommands(group: CommandGroup): void {
   registerBackupDelete(group);
   registerBackupPrune(group);
   registerBackupDiff(group);
+  registerBackupExport(group);
+  registerBackupImport(group);
   registerBackupConfig(group);
   registerBackupInit(group);
   registerBackupUnlock(group);

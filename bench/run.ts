@@ -1,0 +1,142 @@
+/**
+ * agentvault against restic and borg on the same canister-like image, in the same run:
+ *   npm run bench -- [--size-mib 1024] [--only agentvault,restic,borg] [--keep]
+ * Prints one Markdown table and writes the results to .bench/results-<timestamp>.json.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MiB, mutatePages, writeCanisterImage } from './data.js';
+import { dirSize, fixed, machine, markdownTable, type Measured, mib, parseArgs, positiveInt, rssMiB, Runner, sha256File, syncDisks } from './measure.js';
+import { agentvaultBuildIsStale, BENCH_DIR, makeTool, TOOL_NAMES, type BackupTool, type ToolName } from './tools.js';
+
+const IMAGE_SEED = 20240601;
+const MUTATION_SEED = 7;
+const MUTATED_FRACTION = 0.01;
+
+interface Timing {
+  seconds: number;
+  mbPerSecond: number;
+  peakRssKiB: number | null;
+  cpuSeconds: number | null;
+}
+
+interface ToolResult {
+  tool: ToolName;
+  version: string;
+  full: Timing;
+  repoBytes: number;
+  restore: Timing & { sha256: string };
+  incremental: Timing & { repoGrowthBytes: number; storedPerChange: number };
+}
+
+const args = parseArgs(process.argv.slice(2), ['size-mib', 'only', 'keep']);
+const sizeMiB = positiveInt(args.get('size-mib')?.at(-1), 1024, '--size-mib');
+const only = args.get('only') ?? [...TOOL_NAMES];
+for (const name of only) if (!(TOOL_NAMES as readonly string[]).includes(name)) throw new Error(`--only: unknown tool ${name}; known: ${TOOL_NAMES.join(', ')}`);
+
+const work = path.join(BENCH_DIR, 'work');
+await rm(work, { recursive: true, force: true });
+await mkdir(work, { recursive: true });
+const runner = new Runner(work);
+if (!runner.hasTime) console.log('note: /usr/bin/time is missing (apt-get install -y time): peak RSS is reported as n/a');
+
+const tools: BackupTool[] = [];
+for (const name of TOOL_NAMES.filter((n) => only.includes(n))) {
+  const tool = makeTool(name, runner);
+  if (tool.version === null) console.log(`skipping ${name}: not installed (${tool.install})`);
+  else tools.push(tool);
+}
+if (only.includes('agentvault') && agentvaultBuildIsStale()) console.log('warning: src/ has changed since dist/cli.js was built: run `npm run build` for current numbers');
+const image = path.join(work, 'image.bin');
+const size = sizeMiB * MiB;
+const timing = ({ seconds, peakRssKiB, cpuSeconds }: Measured): Timing => ({ seconds, mbPerSecond: sizeMiB / seconds, peakRssKiB, cpuSeconds });
+const t0 = Date.now();
+const kinds = await writeCanisterImage(image, sizeMiB, IMAGE_SEED);
+// Reading the image once leaves it in the page cache for every tool alike (it was just written, too).
+const original = await sha256File(image);
+console.log(
+  `image: ${sizeMiB} MiB, ${kinds.pages} pages of 64 KiB: ${kinds.zero} zero, ${kinds.json} JSON text, ${kinds.random} random ` +
+    `(${((Date.now() - t0) / 1000).toFixed(1)} s to make); sha256 ${original.slice(0, 16)}…`,
+);
+
+const results = new Map<ToolName, Partial<ToolResult>>();
+const repoOf = (tool: BackupTool) => path.join(work, `repo-${tool.name}`);
+
+for (const tool of tools) {
+  const repo = repoOf(tool);
+  await tool.init(repo);
+  syncDisks();
+  console.log(`${tool.name}: full backup…`);
+  const full = await tool.backup(repo, image);
+  const repoBytes = await dirSize(repo);
+  const into = path.join(work, `restore-${tool.name}`);
+  await mkdir(into);
+  syncDisks();
+  console.log(`${tool.name}: restore…`);
+  const restored = await tool.restore(repo, image, into);
+  const sha256 = await sha256File(restored.file);
+  if (sha256 !== original) throw new Error(`${tool.name}: RESTORED FILE DIFFERS from the original (sha256 ${sha256} != ${original})`);
+  await rm(into, { recursive: true });
+  results.set(tool.name, {
+    tool: tool.name,
+    version: tool.version!,
+    full: timing(full),
+    repoBytes,
+    restore: { ...timing(restored), sha256 },
+  });
+}
+
+const mutation = await mutatePages(image, MUTATED_FRACTION, MUTATION_SEED);
+console.log(`mutated ${mutation.pages} scattered 4 KiB pages (${mib(mutation.bytes)} MiB)`);
+for (const tool of tools) {
+  const repo = repoOf(tool);
+  const before = await dirSize(repo);
+  syncDisks();
+  console.log(`${tool.name}: incremental backup…`);
+  const m = await tool.backup(repo, image);
+  const growth = (await dirSize(repo)) - before;
+  results.get(tool.name)!.incremental = { ...timing(m), repoGrowthBytes: growth, storedPerChange: growth / mutation.bytes };
+}
+
+const done = [...results.values()] as ToolResult[];
+const av = results.get('agentvault') as ToolResult | undefined;
+const ratio = (mine: number | undefined, theirs: number) => (mine === undefined ? 'n/a' : `${fixed(mine / theirs, 2)}x`);
+const table = markdownTable(
+  ['tool', 'backup s', 'backup MB/s', 'backup RSS MiB', 'repo MiB', 'restore s', 'restore MB/s', 'restore RSS MiB', 'incr. s', 'incr. RSS MiB', 'repo grew MiB', 'stored / changed', 'av ÷ tool backup', 'av ÷ tool restore'],
+  done.map((r) => [
+    r.tool,
+    fixed(r.full.seconds, 2),
+    fixed(r.full.mbPerSecond, 0),
+    rssMiB(r.full),
+    mib(r.repoBytes),
+    fixed(r.restore.seconds, 2),
+    fixed(r.restore.mbPerSecond, 0),
+    rssMiB(r.restore),
+    fixed(r.incremental.seconds, 2),
+    rssMiB(r.incremental),
+    mib(r.incremental.repoGrowthBytes),
+    `${fixed(r.incremental.storedPerChange, 1)}x`,
+    ratio(av?.full.mbPerSecond, r.full.mbPerSecond),
+    ratio(av?.restore.mbPerSecond, r.restore.mbPerSecond),
+  ]),
+);
+const when = new Date();
+const host = machine();
+console.log(`\n${when.toISOString()} — ${host.cores} cores (${host.cpu}), ${host.memoryGiB} GiB, ${host.os}, node ${host.node}`);
+console.log(done.map((r) => `${r.tool}: ${r.version}`).join('; '));
+console.log(`${sizeMiB} MiB image; incremental after ${mutation.pages} changed 4 KiB pages (${mib(mutation.bytes)} MiB)\n`);
+console.log(table);
+
+const stamp = when.toISOString().replace(/[:.]/g, '-');
+const output = path.join(BENCH_DIR, `results-${stamp}.json`);
+const json = {
+  date: when.toISOString(),
+  machine: host,
+  image: { sizeMiB, bytes: size, seed: IMAGE_SEED, pages: kinds },
+  mutation: { ...mutation, fraction: MUTATED_FRACTION, seed: MUTATION_SEED },
+  results: done,
+  table,
+};
+await writeFile(output, `${JSON.stringify(json, null, 2)}\n`);
+console.log(`\nresults: ${path.relative(process.cwd(), output)}`);
+if (!args.has('keep')) await rm(work, { recursive: true, force: true });
