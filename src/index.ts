@@ -61,3 +61,18 @@ export { LocalBackend } from './backend/local.js';
 export { FastCdc2020, chunkLengths, type FastCdcParams } from './chunker/fastcdc.js';
 export { createCodec, CODEC_NAMES, type Codec } from './codecs/index.js';
 export { parseKeyFile as parseAgeKeyFile, generateIdentity, formatIdentityFile, type AgeIdentity, type AgeRecipient } from './crypto/age-keys.js';
+
+export { BackupStreamEncoder, type StreamEncoderOptions } from './stream/encoder.js';
+export { BackupStreamDecoder, type RawStreamRecord } from './stream/decoder.js';
+export { BackupStreamReader, type CopyResolver } from './stream/reader.js';
+export type { StreamBackupInfo, CopyRecord } from './stream/format.js';
+export {
+  createBackupStream,
+  exportBackupStream,
+  importBackupStream,
+  restoreBackupStream,
+  type CreateStreamOptions,
+  type ExportOptions,
+  type ImportOptions,
+  type RestoreStreamOptions,
+} from './stream/operations.js';

@@ -14,6 +14,16 @@ export interface Progress {
 
 export type ProgressListener = (p: Progress) => void;
 
+export interface ProgressStage {
+  on(event: 'progress', listener: ProgressListener): this;
+  on(event: string | symbol, listener: (...args: never[]) => void): this;
+  once(event: 'progress', listener: ProgressListener): this;
+  once(event: string | symbol, listener: (...args: never[]) => void): this;
+  emit(event: 'progress', progress: Progress): boolean;
+  emit(event: string | symbol, ...args: unknown[]): boolean;
+}
+
+/** Emits typed 'progress' events (and calls the listener given, if any) at most every intervalMs. */
 export class ProgressStage extends Transform {
   #bytes = 0;
   #total: number | undefined;
@@ -23,7 +33,7 @@ export class ProgressStage extends Transform {
   #lastReport = 0;
 
   constructor(
-    readonly listener: ProgressListener,
+    readonly listener?: ProgressListener,
     options: { totalBytes?: number; intervalMs?: number } = {},
   ) {
     super({ objectMode: true, highWaterMark: 16 });
@@ -47,13 +57,19 @@ export class ProgressStage extends Transform {
     const now = Date.now();
     if (now - this.#lastReport >= this.intervalMs) {
       this.#lastReport = now;
-      this.listener(this.progress);
+      this.#report();
     }
     callback(null, record);
   }
 
   override _flush(callback: TransformCallback): void {
-    this.listener(this.progress);
+    this.#report();
     callback();
+  }
+
+  #report(): void {
+    const p = this.progress;
+    this.listener?.(p);
+    this.emit('progress', p);
   }
 }
