@@ -53,13 +53,23 @@ export function readPackContents(r: ByteReader): PackContents {
     const offset = r.u32();
     const storedLength = r.u32();
     const plainLength = r.u32();
-    const codec = codecFromByte(r.u8());
+    const codec = readCodec(r);
     const keyIndex = r.u8();
     const checksum = r.u64();
     if (keyCount > 0 && keyIndex >= keyCount) throw new AgentvaultError('CORRUPT', `${r.what} is corrupt: key index out of range`);
     entries[i] = { id, offset, storedLength, plainLength, codec, keyIndex, checksum };
   }
   return { keys, entries };
+}
+
+/** A codec byte; an unknown one is corruption of the file being read, reported as such. */
+function readCodec(r: ByteReader): PackEntry['codec'] {
+  const byte = r.u8();
+  try {
+    return codecFromByte(byte);
+  } catch {
+    throw new AgentvaultError('CORRUPT', `${r.what} is corrupt: unknown compression codec ${byte}`);
+  }
 }
 
 function trailerAad(packId: string): Buffer {
