@@ -124,3 +124,25 @@ describe('encrypted index files', () => {
     }
   });
 });
+
+describe('unencrypted index files', () => {
+  it('never decode a flipped bit in their body to different contents (zstd content checksum)', () => {
+    const id = randomHexId(16);
+    const file = { supersedes: [randomHexId(16)], packs: [pack(5, 0), pack(3, 0)] };
+    const bytes = encodeIndexFile(id, file, undefined);
+    let detected = 0;
+    for (let at = 8; at < bytes.length; at++) {
+      const damaged = Buffer.from(bytes);
+      damaged[at]! ^= 1 << (at % 8);
+      try {
+        // Only a bit zstd's frame format ignores (the unused descriptor bit) may pass, unchanged.
+        assert.deepEqual(decodeIndexFile(id, damaged, undefined), decodeIndexFile(id, bytes, undefined), `flip at ${at}`);
+      } catch (err) {
+        if (err instanceof assert.AssertionError) throw err;
+        assert.equal((err as AgentvaultError).code, 'CORRUPT');
+        detected++;
+      }
+    }
+    assert.ok(detected >= bytes.length - 8 - 1, `${detected} of ${bytes.length - 8} flips detected`);
+  });
+});

@@ -33,7 +33,8 @@ export function encodeIndexFile(indexId: string, file: IndexFile, metaKey: Buffe
     writePackContents(w, pack);
   }
   const compressor = new Compressor();
-  compressor.setParameters({ compressionLevel: 3 });
+  // zstd's content checksum: unencrypted files have no other integrity check.
+  compressor.setParameters({ compressionLevel: 3, checksumFlag: true });
   const compressed = compressor.compress(w.finish());
   const body = metaKey ? seal(metaKey, compressed, aad(indexId)) : compressed;
   const header = new ByteWriter(8);

@@ -175,7 +175,7 @@ export async function unlockKeys(files: readonly KeyFile[], credentials: Credent
         { ephemeralShare: Buffer.from(file.stanza.ephemeralShare, 'base64'), body: Buffer.from(file.stanza.body, 'base64') },
         identity,
       );
-      if (!kek) continue;
+      if (!kek) throw new AgentvaultError('WRONG_KEY', `key file ${file.id} names this identity's public key but does not open with it (damaged key file?)`);
       return decodeFullSecret(openOrThrow(kek, file.sealed, AAD_RECIPIENT, 'WRONG_KEY', 'the key file does not open this repository'));
     }
   }

@@ -75,7 +75,8 @@ function aad(backupId: string): Buffer {
 export function encodeManifest(m: Manifest, metaKey: Buffer | undefined): Buffer {
   const json = JSON.stringify({ ...m, entries: m.entries.map((e) => ({ ...e, chunks: e.chunks.toString('base64') })) });
   const compressor = new Compressor();
-  compressor.setParameters({ compressionLevel: 3 });
+  // zstd's content checksum: unencrypted files have no other integrity check.
+  compressor.setParameters({ compressionLevel: 3, checksumFlag: true });
   const compressed = compressor.compress(Buffer.from(json, 'utf8'));
   const body = metaKey ? seal(metaKey, compressed, aad(m.id)) : compressed;
   const header = new ByteWriter(8);
@@ -115,6 +116,7 @@ function validateManifest(parsed: unknown, backupId: string, what: string): Mani
   if (typeof m.version === 'number' && m.version > MANIFEST_VERSION) {
     throw new AgentvaultError('NEWER_FORMAT', `${what} was written by a newer agentvault (manifest format ${m.version}; this version reads up to ${MANIFEST_VERSION})`);
   }
+  if (m.version !== MANIFEST_VERSION) bad(`invalid version ${String(m.version)}`);
   if (m.id !== backupId) bad('its id does not match its file name');
   if (!Array.isArray(m.entries)) bad('no entries');
   const entries = (m.entries as Record<string, unknown>[]).map((e) => {

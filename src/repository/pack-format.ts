@@ -118,6 +118,7 @@ export function checkPackHeader(header: Buffer, packId: string): void {
   const r = new ByteReader(header, `pack ${packId}`);
   if (r.bytes(4).toString('latin1') !== PACK_MAGIC) throw new AgentvaultError('CORRUPT', `pack ${packId} is corrupt (bad magic)`);
   const version = r.u16();
+  if (version < 1) throw new AgentvaultError('CORRUPT', `pack ${packId} has invalid format version ${version}`);
   if (version > PACK_VERSION) {
     throw new AgentvaultError('NEWER_FORMAT', `pack ${packId} was written by a newer agentvault (pack format ${version}; this version reads up to ${PACK_VERSION})`);
   }
