@@ -19,7 +19,12 @@ export type ErrorCode =
   | 'STALE_LOCK'
   | 'DISK_FULL'
   | 'INPUT'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'NOT_CONTROLLER'
+  | 'CANISTER_NOT_FOUND'
+  | 'NETWORK'
+  | 'REJECTED'
+  | 'SNAPSHOT_LIMIT';
 
 export class AgentvaultError extends Error {
   readonly code: ErrorCode;

@@ -70,7 +70,7 @@ export { ErrorCode, RejectCode, ReplicaReject } from './errors.js';
 export { MAX_SNAPSHOT_SLICE_BYTES, MAX_SNAPSHOTS_PER_CANISTER } from './management.js';
 export { SeededRandom, WASM_PAGE_SIZE, fillMemory, type MemoryContent } from './content.js';
 export { buildWasmModule, globalsMatch, inspectWasmModule, type WasmGlobal, type WasmGlobalType } from './wasm-module.js';
-export { ed25519IdentityFromPem, ed25519SecretKeyFromPem, ed25519SecretKeyToPem, generateEd25519Pem } from './identity-pem.js';
+export { ed25519IdentityFromPem, ed25519SecretKeyFromPem, ed25519SecretKeyToPem, generateEd25519Pem } from '../../ic/pem.js';
 export { ReplicaControlClient } from './control-client.js';
 export type {
   CanisterInfoResponse,

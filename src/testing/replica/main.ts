@@ -12,7 +12,7 @@ import { mkdtemp, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateEd25519Pem } from './identity-pem.js';
+import { generateEd25519Pem } from '../../ic/pem.js';
 import { startReplica } from './index.js';
 
 const MIB = 1024 * 1024;

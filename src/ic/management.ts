@@ -1,0 +1,194 @@
+// The management-canister calls agentvault makes, over an unmodified HttpAgent, with retries for
+// transient failures and errors a user can act on. Reads and idempotent writes are retried here;
+// calls that create something (take, upload metadata) rely only on the agent's own retries,
+// which resend the same request id, so a retry never makes a second snapshot.
+import { HttpAgent, type Identity } from '@dfinity/agent';
+import { ICManagementCanister, type ReadCanisterSnapshotMetadataResponse } from '@dfinity/ic-management';
+import { Principal } from '@dfinity/principal';
+import pRetry from 'p-retry';
+import { AgentvaultError } from '../errors.js';
+import { describeIcError, isTransient } from './errors.js';
+import type { Network } from './network.js';
+
+export type SnapshotMetadata = ReadCanisterSnapshotMetadataResponse;
+export type MemoryRegion = 'wasmModule' | 'wasmMemory' | 'stableMemory';
+
+/** Largest slice the IC returns or accepts per call. */
+export const SLICE_BYTES = 2_000_000;
+export const MAX_SNAPSHOTS = 10;
+
+export interface CanisterStatusInfo {
+  readonly status: 'running' | 'stopping' | 'stopped';
+  readonly moduleHash: string | null;
+  readonly cycles: bigint;
+  readonly controllers: string[];
+  readonly memorySize: bigint;
+  readonly idleCyclesBurnedPerDay: bigint;
+  readonly settings: {
+    readonly computeAllocation: bigint;
+    readonly memoryAllocation: bigint;
+    readonly freezingThreshold: bigint;
+    readonly reservedCyclesLimit: bigint;
+    readonly wasmMemoryLimit: bigint;
+  };
+}
+
+export interface SnapshotInfo {
+  readonly id: Uint8Array;
+  readonly idHex: string;
+  readonly takenAt: bigint;
+  readonly totalSize: bigint;
+}
+
+export interface ManagementOptions {
+  readonly network: Network;
+  readonly identity: Identity;
+  /** Attempts for retryable calls (default 5). */
+  readonly retries?: number;
+  /** First retry delay in ms (default 300), doubling. */
+  readonly retryDelayMs?: number;
+}
+
+export class CanisterManagement {
+  private constructor(
+    readonly ic: ICManagementCanister,
+    readonly agent: HttpAgent,
+    readonly network: Network,
+    readonly principal: string,
+    readonly options: ManagementOptions,
+  ) {}
+
+  static async connect(options: ManagementOptions): Promise<CanisterManagement> {
+    const { network, identity } = options;
+    let agent: HttpAgent;
+    try {
+      agent = await HttpAgent.create({ host: network.url, identity, shouldFetchRootKey: network.fetchRootKey });
+    } catch (err) {
+      throw describeIcError(err, { method: 'connect', url: network.url });
+    }
+    return new CanisterManagement(ICManagementCanister.create({ agent }), agent, network, identity.getPrincipal().toText(), options);
+  }
+
+  async #call<T>(method: string, canisterId: string, fn: () => Promise<T>, retry: boolean): Promise<T> {
+    const context = { method, canisterId, principal: this.principal, url: this.network.url };
+    try {
+      if (!retry) return await fn();
+      return await pRetry(fn, {
+        retries: this.options.retries ?? 5,
+        minTimeout: this.options.retryDelayMs ?? 300,
+        factor: 2,
+        shouldRetry: (err) => isTransient(err),
+      });
+    } catch (err) {
+      throw describeIcError(err, context);
+    }
+  }
+
+  static principal(id: string): Principal {
+    try {
+      return Principal.fromText(id);
+    } catch {
+      throw new AgentvaultError('USAGE', `${JSON.stringify(id)} is not a canister id`);
+    }
+  }
+
+  async status(canisterId: string): Promise<CanisterStatusInfo> {
+    const s = await this.#call('canister_status', canisterId, () => this.ic.canisterStatus(CanisterManagement.principal(canisterId)), true);
+    return {
+      status: 'running' in s.status ? 'running' : 'stopping' in s.status ? 'stopping' : 'stopped',
+      moduleHash: s.module_hash.length > 0 ? Buffer.from(s.module_hash[0]!).toString('hex') : null,
+      cycles: s.cycles,
+      controllers: s.settings.controllers.map((c) => c.toText()),
+      memorySize: s.memory_size,
+      idleCyclesBurnedPerDay: s.idle_cycles_burned_per_day,
+      settings: {
+        computeAllocation: s.settings.compute_allocation,
+        memoryAllocation: s.settings.memory_allocation,
+        freezingThreshold: s.settings.freezing_threshold,
+        reservedCyclesLimit: s.settings.reserved_cycles_limit,
+        wasmMemoryLimit: s.settings.wasm_memory_limit,
+      },
+    };
+  }
+
+  stop(canisterId: string): Promise<void> {
+    return this.#call('stop_canister', canisterId, () => this.ic.stopCanister(CanisterManagement.principal(canisterId)), true);
+  }
+
+  start(canisterId: string): Promise<void> {
+    return this.#call('start_canister', canisterId, () => this.ic.startCanister(CanisterManagement.principal(canisterId)), true);
+  }
+
+  async listSnapshots(canisterId: string): Promise<SnapshotInfo[]> {
+    const list = await this.#call('list_canister_snapshots', canisterId, () => this.ic.listCanisterSnapshots({ canisterId: CanisterManagement.principal(canisterId) }), true);
+    return list.map((s) => ({ id: Uint8Array.from(s.id), idHex: Buffer.from(s.id).toString('hex'), takenAt: s.taken_at_timestamp, totalSize: s.total_size }));
+  }
+
+  /** Takes a snapshot; at the 10-snapshot limit, replaces the oldest. */
+  async takeSnapshot(canisterId: string): Promise<SnapshotInfo & { replaced?: string }> {
+    const existing = await this.listSnapshots(canisterId);
+    const oldest = existing.length >= MAX_SNAPSHOTS ? [...existing].sort((a, b) => (a.takenAt < b.takenAt ? -1 : 1))[0] : undefined;
+    const s = await this.#call(
+      'take_canister_snapshot',
+      canisterId,
+      () => this.ic.takeCanisterSnapshot({ canisterId: CanisterManagement.principal(canisterId), ...(oldest ? { snapshotId: oldest.id } : {}) }),
+      false,
+    );
+    return { id: Uint8Array.from(s.id), idHex: Buffer.from(s.id).toString('hex'), takenAt: s.taken_at_timestamp, totalSize: s.total_size, ...(oldest ? { replaced: oldest.idHex } : {}) };
+  }
+
+  deleteSnapshot(canisterId: string, snapshotId: Uint8Array): Promise<void> {
+    return this.#call('delete_canister_snapshot', canisterId, () => this.ic.deleteCanisterSnapshot({ canisterId: CanisterManagement.principal(canisterId), snapshotId }), true);
+  }
+
+  loadSnapshot(canisterId: string, snapshotId: Uint8Array): Promise<void> {
+    return this.#call('load_canister_snapshot', canisterId, () => this.ic.loadCanisterSnapshot({ canisterId: CanisterManagement.principal(canisterId), snapshotId }), false);
+  }
+
+  readMetadata(canisterId: string, snapshotId: Uint8Array): Promise<SnapshotMetadata> {
+    return this.#call('read_canister_snapshot_metadata', canisterId, () => this.ic.readCanisterSnapshotMetadata({ canisterId: CanisterManagement.principal(canisterId), snapshotId }), true);
+  }
+
+  async readSlice(canisterId: string, snapshotId: Uint8Array, region: MemoryRegion, offset: number, size: number): Promise<Buffer> {
+    const kind = { [region]: { offset: BigInt(offset), size: BigInt(size) } } as { wasmMemory: { offset: bigint; size: bigint } };
+    const { chunk } = await this.#call('read_canister_snapshot_data', canisterId, () => this.ic.readCanisterSnapshotData({ canisterId: CanisterManagement.principal(canisterId), snapshotId, kind }), true);
+    const out = Buffer.from(chunk instanceof Uint8Array ? chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) : Uint8Array.from(chunk).buffer);
+    if (out.length !== size) throw new AgentvaultError('REJECTED', `read_canister_snapshot_data returned ${out.length} bytes for a ${size}-byte slice of ${region}`);
+    return out;
+  }
+
+  async readWasmChunk(canisterId: string, snapshotId: Uint8Array, hash: Uint8Array): Promise<Buffer> {
+    const { chunk } = await this.#call('read_canister_snapshot_data', canisterId, () => this.ic.readCanisterSnapshotData({ canisterId: CanisterManagement.principal(canisterId), snapshotId, kind: { wasmChunk: { hash } } }), true);
+    return Buffer.from(chunk);
+  }
+
+  async uploadMetadata(canisterId: string, metadata: SnapshotMetadata, replace?: Uint8Array): Promise<Uint8Array> {
+    const r = await this.#call(
+      'upload_canister_snapshot_metadata',
+      canisterId,
+      () => this.ic.uploadCanisterSnapshotMetadata({ canisterId: CanisterManagement.principal(canisterId), metadata, ...(replace ? { snapshotId: replace } : {}) }),
+      false,
+    );
+    return Uint8Array.from(r.snapshot_id);
+  }
+
+  uploadSlice(canisterId: string, snapshotId: Uint8Array, region: MemoryRegion | 'wasmChunk', offset: number, bytes: Uint8Array): Promise<void> {
+    const kind = region === 'wasmChunk' ? { wasmChunk: null } : ({ [region]: { offset: BigInt(offset) } } as { wasmMemory: { offset: bigint } });
+    // Writing the same bytes at the same offset twice is harmless, so uploads are retried.
+    return this.#call('upload_canister_snapshot_data', canisterId, () => this.ic.uploadCanisterSnapshotData({ canisterId: CanisterManagement.principal(canisterId), snapshotId, kind, chunk: bytes }), true);
+  }
+
+  installCode(canisterId: string, wasm: Uint8Array, mode: 'install' | 'reinstall' | 'upgrade', arg: Uint8Array = new Uint8Array()): Promise<void> {
+    const modeVariant = mode === 'install' ? { install: null } : mode === 'reinstall' ? { reinstall: null } : { upgrade: [] as [] };
+    return this.#call('install_code', canisterId, () => this.ic.installCode({ canisterId: CanisterManagement.principal(canisterId), wasmModule: wasm, arg, mode: modeVariant as never }), false);
+  }
+
+  setControllers(canisterId: string, controllers: readonly string[]): Promise<void> {
+    return this.#call(
+      'update_settings',
+      canisterId,
+      () => this.ic.updateSettings({ canisterId: CanisterManagement.principal(canisterId), settings: { controllers: controllers.map((c) => CanisterManagement.principal(c).toText()) } }),
+      true,
+    );
+  }
+}
