@@ -11,6 +11,7 @@
 //   differential  parent = the newest full backup of the same source; stores only chunks that
 //                 full backup does not hold
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import type { Transform } from 'node:stream';
 import { wrapForRecipient } from './crypto/age-keys.js';
@@ -28,6 +29,9 @@ import { DedupStage, type ChunkLookup } from './stages/dedup.js';
 import { EncryptStage } from './stages/encrypt.js';
 import { HashStage } from './stages/hash.js';
 import { PackStage } from './stages/pack.js';
+import { ParallelBackupStage } from './stages/parallel-backup.js';
+import { defaultWorkerCount, workerScript, WorkerPool } from './workers/pool.js';
+import type { BackupTask, BackupTaskResult } from './workers/backup-worker.js';
 import { ProgressStage, type ProgressListener } from './stages/progress.js';
 import type { BackupType, CodecName } from './types.js';
 import { defaultLevel } from './codecs/index.js';
@@ -48,6 +52,11 @@ export interface BackupOptions {
    * The data is deduplicated against the whole repository whatever the type.
    */
   readonly preserve?: Pick<Manifest, 'id' | 'created' | 'type' | 'parent'>;
+  /**
+   * Worker threads for chunking, hashing, compression and encryption (default: one per core when
+   * there are at least two; 0 runs every stage on this thread). Output is identical either way.
+   */
+  readonly workers?: number;
 }
 
 export interface BackupResult {
@@ -85,23 +94,33 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     });
 
     const { config, keys } = repository;
-    const stages: Transform[] = [
-      new ChunkStage({ ...config.chunker, seed: keys.write.chunkerSeed }),
-      new HashStage(config.chunkId, keys.write.idKey),
-      new DedupStage(preserve ? index : dedupScope(type, index, parent, all)),
-      new CompressStage(codec, level),
-    ];
+    const chunker = { ...config.chunker, seed: keys.write.chunkerSeed };
+    const destination = preserve ? index : dedupScope(type, index, parent, all);
+    let dataKey: Buffer | undefined;
     let wrappedKey: Buffer | undefined;
     if (repository.encrypted) {
-      const dataKey = randomBytes(32);
+      dataKey = randomBytes(32);
       const stanza = wrapForRecipient(dataKey, repositoryRecipient(repository.repositoryPublicKey!));
       wrappedKey = Buffer.concat([stanza.ephemeralShare, stanza.body]);
-      stages.push(new EncryptStage(dataKey));
+    }
+    const workers = options.workers ?? (os.availableParallelism() >= 2 ? defaultWorkerCount() : 0);
+    let pool: WorkerPool<BackupTask, BackupTaskResult> | undefined;
+    const stages: Transform[] = [];
+    if (workers > 0) {
+      pool = new WorkerPool(workerScript('backup-worker'), workers, { chunker, chunkId: config.chunkId, idKey: keys.write.idKey, codec, level, ...(dataKey ? { dataKey } : {}) });
+      stages.push(new ParallelBackupStage({ pool, chunker, chunkId: config.chunkId, idKey: keys.write.idKey, destination, encrypted: dataKey !== undefined }));
+    } else {
+      stages.push(new ChunkStage(chunker), new HashStage(config.chunkId, keys.write.idKey), new DedupStage(destination), new CompressStage(codec, level));
+      if (dataKey) stages.push(new EncryptStage(dataKey));
     }
     stages.push(new PackStage({ packSize: config.packSize, ...(repository.metaKey ? { metaKey: repository.metaKey } : {}), ...(wrappedKey ? { wrappedKey } : {}) }));
     if (options.onProgress) stages.unshift(new ProgressStage(options.onProgress, source.totalBytes !== undefined ? { totalBytes: source.totalBytes } : {}));
 
-    await pipeline([source.records(options.signal), ...stages, sink], options.signal ? { signal: options.signal } : {});
+    try {
+      await pipeline([source.records(options.signal), ...stages, sink], options.signal ? { signal: options.signal } : {});
+    } finally {
+      await pool?.close();
+    }
     return { manifest: sink.manifest!, adoptedPacks };
   } finally {
     await lock.release();

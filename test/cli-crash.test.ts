@@ -14,11 +14,12 @@ test('SIGKILL during a backup: valid repository, resumed re-run, stale lock repo
   const repo = path.join(home, 'repo');
   const env = { AGENTVAULT_PASSWORD: 'pw' };
   assert.equal((await runCli(['backup', 'init', '--destination', repo, '--pack-size', String(1 << 20)], { home, env })).code, 0);
-  const data = seededBytes(8 << 20, 31);
+  const data = seededBytes(20 << 20, 31);
 
   const child = spawn(process.execPath, [CLI, 'backup', 'create', '--stdin', '--name', 'big', '--destination', repo], { env: cliEnv(home, env), stdio: ['pipe', 'ignore', 'ignore'] });
   child.stdin.on('error', () => undefined);
-  child.stdin.write(data.subarray(0, 5 << 20));
+  t.after(() => child.kill('SIGKILL'));
+  child.stdin.write(data.subarray(0, 17 << 20));
   // Wait until some packs have landed, then kill without warning.
   const packs = () => fs.readdirSync(path.join(repo, 'packs')).flatMap((d) => fs.readdirSync(path.join(repo, 'packs', d)));
   const deadline = Date.now() + 20_000;

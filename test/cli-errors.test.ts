@@ -379,7 +379,7 @@ test('usage errors exit 2 with one line naming the problem, and change nothing',
     [['backup', 'restore', a.id], /give --target <path> or --stdout/],
     [['backup', 'create', '--file', a.file, '--type', 'bogus'], /--type must be one of full, incremental, differential; got "bogus"/],
     [['backup', 'create', '--file', a.file, '--level', 'abc'], /--level must be a whole number, got "abc"/],
-    [['backup', 'create', '--file', a.file, '--stdin'], /give only one of --file, --stdin, --project/],
+    [['backup', 'create', '--file', a.file, '--stdin'], /give only one source: .*--file, --stdin or --project/],
   ];
   for (const [args, message] of cases) assertFails(await cli(r, args), 2, message);
 

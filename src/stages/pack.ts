@@ -38,7 +38,7 @@ export class PackStage extends Transform {
 
   #add(record: ChunkRecord): void {
     const stored = record.data!;
-    const checksum = xxh64(stored);
+    const checksum = record.checksum ?? xxh64(stored);
     this.#items.push({ id: record.id!, stored, plainLength: record.size, codec: record.codec ?? 'none', checksum, wrappedKey: this.options.wrappedKey });
     this.#size += stored.byteLength;
     record.checksum = checksum;

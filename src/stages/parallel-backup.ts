@@ -1,0 +1,313 @@
+// The backup stages chunk → hash → dedup → compress → encrypt as one Duplex whose CPU work runs in
+// a worker pool, with output identical to the sequential stages (the same chunks, ids and order).
+//
+// Each entry's bytes are copied into shared-memory segments. A worker finds a segment's candidate
+// cuts by chunking it as if a chunk began at its start, and hashes those candidates. The main
+// thread stitches: it continues the true chunking from the last true cut of the previous segment
+// across the seam until a cut lands on one of the segment's candidate boundaries — from there on
+// the candidates are exactly the sequential result, since a content-defined cut depends only on
+// the bytes since the previous cut. New chunks then go back to the workers in batches to be
+// compressed, sealed and checksummed.
+import { Transform, type TransformCallback } from 'node:stream';
+import { FastCdc2020, type FastCdcParams } from '../chunker/fastcdc.js';
+import { codecFromByte } from '../codecs/index.js';
+import { createChunkIdHasher, type ChunkIdAlgorithm, type ChunkIdHasher } from '../crypto/chunk-id.js';
+import type { BackupTask, BackupTaskResult, CutHashResult, SealResult } from '../workers/backup-worker.js';
+import type { WorkerPool } from '../workers/pool.js';
+import type { ChunkRecord, PipelineRecord, SourceRecord } from '../types.js';
+import type { ChunkLookup } from './dedup.js';
+import { STAGE_HIGH_WATER_MARK } from './record-transform.js';
+
+export interface ParallelBackupOptions {
+  readonly pool: WorkerPool<BackupTask, BackupTaskResult>;
+  readonly chunker: FastCdcParams;
+  readonly chunkId: ChunkIdAlgorithm;
+  readonly idKey: Buffer;
+  readonly destination: ChunkLookup;
+  readonly encrypted: boolean;
+  /** Bytes per shared segment (default 8 MiB). */
+  readonly segmentBytes?: number;
+  /** Segments in flight before input waits (default 2 per worker + 1). */
+  readonly segmentsInFlight?: number;
+}
+
+interface Region {
+  readonly data: SharedArrayBuffer;
+  readonly start: number;
+  readonly end: number;
+}
+
+interface EntryState {
+  readonly index: number;
+  /** Entry offset of the next true chunk. */
+  offset: number;
+  /** Bytes since the last true cut, not yet chunked (from earlier segments). */
+  carry: Region[];
+}
+
+interface Chunk {
+  readonly data: SharedArrayBuffer;
+  readonly offset: number;
+  readonly length: number;
+  readonly id: Buffer;
+}
+
+/** A segment's chunk records, resolved once their new chunks are sealed. */
+interface Sealing {
+  readonly records: Promise<PipelineRecord[]>;
+}
+
+/** Stored bytes go in batches of about this much plaintext to one worker call. */
+const SEAL_BATCH_BYTES = 1 << 20;
+
+export class ParallelBackupStage extends Transform {
+  readonly #cdc: FastCdc2020;
+  readonly #hasher: ChunkIdHasher;
+  readonly #segmentBytes: number;
+  readonly #maxInFlight: number;
+  readonly #seen = new Set<string>();
+  /** Output in input order: ready records or promises of them. */
+  readonly #out: Array<PipelineRecord[] | Promise<PipelineRecord[]>> = [];
+  #draining: Promise<void> | undefined;
+  #failed: Error | undefined;
+  #segmentsInFlight = 0;
+  #waiting: (() => void) | undefined;
+
+  /** The entry being read; stitching (which runs later) holds on to its own. */
+  #entry: EntryState = { index: -1, offset: 0, carry: [] };
+  #segment: SharedArrayBuffer | undefined;
+  #filled = 0;
+  /** Stitching of the entry's segments happens strictly in order. */
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(readonly options: ParallelBackupOptions) {
+    super({ objectMode: true, readableHighWaterMark: STAGE_HIGH_WATER_MARK, writableHighWaterMark: 16 });
+    this.#cdc = new FastCdc2020(options.chunker);
+    this.#hasher = createChunkIdHasher(options.chunkId, options.idKey);
+    this.#segmentBytes = Math.max(options.segmentBytes ?? 8 << 20, 4 * options.chunker.max);
+    this.#maxInFlight = options.segmentsInFlight ?? options.pool.size * 2 + 1;
+  }
+
+  override _transform(record: SourceRecord, _e: BufferEncoding, callback: TransformCallback): void {
+    if (this.#failed) {
+      callback(this.#failed);
+      return;
+    }
+    switch (record.type) {
+      case 'entry':
+        this.#entry = { index: record.entry.index, offset: 0, carry: [] };
+        this.#enqueue([record]);
+        break;
+      case 'data': {
+        let bytes = record.bytes;
+        while (bytes.length > 0) {
+          this.#segment ??= new SharedArrayBuffer(this.#segmentBytes);
+          const take = Math.min(bytes.length, this.#segmentBytes - this.#filled);
+          new Uint8Array(this.#segment, this.#filled, take).set(bytes.subarray(0, take));
+          this.#filled += take;
+          bytes = bytes.subarray(take);
+          if (this.#filled === this.#segmentBytes) this.#dispatch(false);
+        }
+        break;
+      }
+      case 'entry-end':
+        this.#dispatch(true);
+        this.#enqueue([record]);
+        break;
+    }
+    // Backpressure: hold the input while too many segments are being worked on.
+    if (this.#segmentsInFlight >= this.#maxInFlight) this.#waiting = () => callback();
+    else callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#drained().then(() => callback(this.#failed), callback);
+  }
+
+  /** Resolves once everything enqueued so far has been pushed. */
+  async #drained(): Promise<void> {
+    while (this.#draining) await this.#draining;
+  }
+
+  #enqueue(item: PipelineRecord[] | Promise<PipelineRecord[]>): void {
+    if (item instanceof Promise) item.catch((err: Error) => this.#fail(err));
+    this.#out.push(item);
+    this.#draining ??= this.#drain().finally(() => (this.#draining = undefined));
+  }
+
+  /** The one loop that pushes output, in order; started by #enqueue, never run twice at once. */
+  async #drain(): Promise<void> {
+    while (this.#out.length > 0 && !this.#failed) {
+      const records = await this.#out[0]!;
+      this.#out.shift();
+      for (const r of records) this.push(r);
+    }
+  }
+
+  #fail(err: Error): void {
+    if (this.#failed) return;
+    this.#failed = err;
+    this.destroy(err);
+  }
+
+  /** Sends the filled part of the current segment to a worker and chains its stitching. */
+  #dispatch(final: boolean): void {
+    const entry = this.#entry;
+    const data = this.#segment;
+    const length = this.#filled;
+    this.#segment = undefined;
+    this.#filled = 0;
+    if (!data || length === 0) {
+      // The entry ended on a segment boundary: what is carried is its last chunk(s).
+      if (final) this.#enqueue(this.#chainStep(async () => this.#finishCarry(entry)));
+      return;
+    }
+    this.#segmentsInFlight++;
+    const candidates = this.options.pool.run({ kind: 'cut-hash', data, start: 0, end: length, final }) as Promise<CutHashResult>;
+    candidates.catch(() => undefined);
+    this.#enqueue(
+      this.#chainStep(async () => {
+        try {
+          return this.#stitch(entry, { data, start: 0, end: length }, await candidates, final);
+        } finally {
+          this.#segmentsInFlight--;
+          const resume = this.#waiting;
+          this.#waiting = undefined;
+          resume?.();
+        }
+      }),
+    );
+  }
+
+  /**
+   * Runs `step` (stitching) after the previous segment's stitching; the next segment may stitch
+   * as soon as this one has, while this one's chunks are still being sealed.
+   */
+  #chainStep(step: () => Promise<Sealing>): Promise<PipelineRecord[]> {
+    const stitched = this.#chain.then(step);
+    this.#chain = stitched.then(
+      () => undefined,
+      () => undefined,
+    );
+    return stitched.then((s) => s.records);
+  }
+
+  /** The true chunks of a segment (sealing starts in the background). */
+  #stitch(entry: EntryState, segment: Region, found: CutHashResult, final: boolean): Sealing {
+    // Candidate chunk starts (and the end of the last one) → candidate index.
+    const starts = new Map<number, number>();
+    let at = segment.start;
+    for (let i = 0; i < found.lengths.length; i++) {
+      starts.set(at, i);
+      at += found.lengths[i]!;
+    }
+    starts.set(at, found.lengths.length);
+    const candidatesEnd = at;
+
+    const chunks: Chunk[] = [];
+    let adoptFrom = 0;
+    const carryLength = entry.carry.reduce((n, r) => n + r.end - r.start, 0);
+    if (carryLength > 0) {
+      // Chunk on from the last true cut, across the seam, until a cut lands on a candidate start.
+      const windowEnd = Math.min(segment.end, segment.start + 8 * this.options.chunker.max);
+      const seam = this.#sequential([...entry.carry, { ...segment, end: windowEnd }], final && windowEnd === segment.end, (cutEnd) => starts.has(cutEnd - carryLength + segment.start));
+      if (seam.syncedAt === undefined) {
+        // No sync near the seam (rare): chunk the whole segment on this thread.
+        const all = this.#sequential([...entry.carry, segment], final, () => false);
+        entry.carry = all.rest;
+        return { records: this.#records(entry, all.chunks) };
+      }
+      chunks.push(...seam.chunks);
+      adoptFrom = starts.get(seam.syncedAt - carryLength + segment.start)!;
+    }
+    let pos = segment.start;
+    for (let i = 0; i < found.lengths.length; i++) {
+      const length = found.lengths[i]!;
+      if (i >= adoptFrom) chunks.push({ data: segment.data, offset: pos, length, id: Buffer.from(found.ids.buffer, found.ids.byteOffset + i * 32, 32) });
+      pos += length;
+    }
+    if (final && candidatesEnd < segment.end) throw new Error('internal: a final segment was left partly unchunked');
+    entry.carry = candidatesEnd < segment.end ? [{ data: segment.data, start: candidatesEnd, end: segment.end }] : [];
+    return { records: this.#records(entry, chunks) };
+  }
+
+  /**
+   * Sequential chunking of the regions, joined into one shared buffer (so workers can seal the
+   * chunks), on this thread. Stops after the first cut whose end `syncAt` accepts; with `final`,
+   * chunks to the end. `rest` is what is left unchunked.
+   */
+  #sequential(parts: Region[], final: boolean, syncAt: (cutEnd: number) => boolean): { chunks: Chunk[]; syncedAt?: number; rest: Region[] } {
+    const total = parts.reduce((n, r) => n + r.end - r.start, 0);
+    const joined = new SharedArrayBuffer(total);
+    const view = new Uint8Array(joined);
+    let filled = 0;
+    for (const r of parts) {
+      view.set(new Uint8Array(r.data, r.start, r.end - r.start), filled);
+      filled += r.end - r.start;
+    }
+    const chunks: Chunk[] = [];
+    let pos = 0;
+    while (pos < total) {
+      const length = this.#cdc.cut(view, pos, total, final);
+      if (length <= 0) break;
+      chunks.push({ data: joined, offset: pos, length, id: this.#hasher.id(Buffer.from(joined, pos, length)) });
+      pos += length;
+      if (syncAt(pos)) return { chunks, syncedAt: pos, rest: [] };
+    }
+    return { chunks, rest: pos < total ? [{ data: joined, start: pos, end: total }] : [] };
+  }
+
+  /** At an entry's end with bytes carried and no new segment: chunk them to the end. */
+  #finishCarry(entry: EntryState): Sealing {
+    const carry = entry.carry;
+    entry.carry = [];
+    if (carry.length === 0) return { records: Promise.resolve([]) };
+    return { records: this.#records(entry, this.#sequential(carry, true, () => false).chunks) };
+  }
+
+  /** Dedup in order, then seal the new chunks in batches on the workers. */
+  #records(entry: EntryState, chunks: Chunk[]): Promise<PipelineRecord[]> {
+    const records: ChunkRecord[] = [];
+    const fresh: Array<{ chunk: Chunk; record: ChunkRecord }> = [];
+    for (const chunk of chunks) {
+      const record: ChunkRecord = { type: 'chunk', entry: entry.index, offset: entry.offset, size: chunk.length, data: null, id: chunk.id };
+      entry.offset += chunk.length;
+      const key = chunk.id.toString('latin1');
+      if (this.#seen.has(key) || this.options.destination.has(chunk.id)) record.known = true;
+      else {
+        this.#seen.add(key);
+        fresh.push({ chunk, record });
+      }
+      records.push(record);
+    }
+    const batches: Array<Promise<void>> = [];
+    for (let i = 0; i < fresh.length; ) {
+      let bytes = 0;
+      let j = i;
+      while (j < fresh.length && (j === i || bytes + fresh[j]!.chunk.length <= SEAL_BATCH_BYTES)) bytes += fresh[j++]!.chunk.length;
+      batches.push(this.#seal(fresh.slice(i, j)));
+      i = j;
+    }
+    return Promise.all(batches).then(() => records);
+  }
+
+  async #seal(batch: Array<{ chunk: Chunk; record: ChunkRecord }>): Promise<void> {
+    const ids = new Uint8Array(batch.length * 32);
+    batch.forEach((b, i) => ids.set(b.chunk.id, i * 32));
+    const result = (await this.options.pool.run({
+      kind: 'seal',
+      chunks: batch.map((b) => ({ data: b.chunk.data, offset: b.chunk.offset, length: b.chunk.length })),
+      ids,
+    })) as SealResult;
+    const stored = Buffer.from(result.stored);
+    let at = 0;
+    batch.forEach(({ record }, i) => {
+      const length = result.lengths[i]!;
+      record.data = stored.subarray(at, at + length);
+      record.codec = codecFromByte(result.codecs[i]!);
+      record.sealed = this.options.encrypted;
+      record.checksum = result.checksums[i]!;
+      at += length;
+    });
+  }
+}

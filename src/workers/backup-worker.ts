@@ -1,0 +1,165 @@
+// Worker thread for the parallel backup stage: the CPU-heavy work on shared memory.
+//   cut-hash: FastCDC candidate cuts of a segment and the keyed id of each candidate chunk
+//   seal:     compress (raw when it does not shrink), encrypt, checksum a batch of chunks
+// Inputs are views of SharedArrayBuffers (no copies); outputs are transferred back.
+import { createCipheriv, randomFillSync } from 'node:crypto';
+import { parentPort, workerData } from 'node:worker_threads';
+import { FastCdc2020, type FastCdcParams } from '../chunker/fastcdc.js';
+import { codecByte, createCodec } from '../codecs/index.js';
+import { createChunkIdHasher, type ChunkIdAlgorithm } from '../crypto/chunk-id.js';
+import { xxh64 } from '../crypto/checksum.js';
+import type { CodecName } from '../types.js';
+
+export interface BackupWorkerConfig {
+  readonly chunker: FastCdcParams;
+  readonly chunkId: ChunkIdAlgorithm;
+  readonly idKey: Uint8Array;
+  readonly codec: CodecName;
+  readonly level: number;
+  /** AES-256-GCM data key; absent for unencrypted repositories. */
+  readonly dataKey?: Uint8Array;
+}
+
+export interface CutHashTask {
+  readonly kind: 'cut-hash';
+  readonly data: SharedArrayBuffer;
+  readonly start: number;
+  readonly end: number;
+  /** The segment ends its entry: cut to the end. */
+  readonly final: boolean;
+}
+
+export interface CutHashResult {
+  /** Lengths of the determined candidate chunks from `start`. */
+  readonly lengths: Int32Array;
+  /** Their ids, 32 bytes each. */
+  readonly ids: Uint8Array;
+}
+
+export interface SealTask {
+  readonly kind: 'seal';
+  readonly chunks: ReadonlyArray<{ readonly data: SharedArrayBuffer; readonly offset: number; readonly length: number }>;
+  readonly ids: Uint8Array;
+}
+
+export interface SealResult {
+  /** Stored bytes of every chunk, back to back. */
+  readonly stored: ArrayBuffer;
+  readonly lengths: Int32Array;
+  readonly codecs: Uint8Array;
+  readonly checksums: BigUint64Array;
+}
+
+export type BackupTask = CutHashTask | SealTask;
+export type BackupTaskResult = CutHashResult | SealResult;
+
+const config = workerData as BackupWorkerConfig;
+const chunker = new FastCdc2020(config.chunker);
+const hasher = createChunkIdHasher(config.chunkId, config.idKey);
+const codec = createCodec(config.codec, config.level);
+const dataKey = config.dataKey ? Buffer.from(config.dataKey) : undefined;
+
+// All-zero chunks are common in canister memory; their id depends only on their length.
+const zeros = Buffer.alloc(config.chunker.max);
+const zeroIds = new Map<number, Buffer>();
+
+function chunkId(view: Buffer): Buffer {
+  if (view[0] === 0 && view[view.length - 1] === 0 && view.equals(zeros.subarray(0, view.length))) {
+    let id = zeroIds.get(view.length);
+    if (!id) {
+      id = hasher.id(view);
+      zeroIds.set(view.length, id);
+    }
+    return id;
+  }
+  return hasher.id(view);
+}
+
+function cutHash(task: CutHashTask): { result: CutHashResult; transfer: ArrayBuffer[] } {
+  const data = new Uint8Array(task.data);
+  const lengths: number[] = [];
+  let pos = task.start;
+  while (pos < task.end) {
+    const length = chunker.cut(data, pos, task.end, task.final);
+    if (length <= 0) break;
+    lengths.push(length);
+    pos += length;
+  }
+  const ids = new Uint8Array(new ArrayBuffer(lengths.length * 32));
+  pos = task.start;
+  lengths.forEach((length, i) => {
+    ids.set(chunkId(Buffer.from(task.data, pos, length)), i * 32);
+    pos += length;
+  });
+  const lengthArray = Int32Array.from(lengths);
+  return { result: { lengths: lengthArray, ids }, transfer: [lengthArray.buffer as ArrayBuffer, ids.buffer as ArrayBuffer] };
+}
+
+// Nonces from a pool: one randomFillSync per 5,000 chunks instead of a call per chunk.
+const noncePool = Buffer.allocUnsafeSlow(12 * 5461);
+let nonceAt = noncePool.length;
+function nonce(): Buffer {
+  if (nonceAt + 12 > noncePool.length) {
+    randomFillSync(noncePool);
+    nonceAt = 0;
+  }
+  nonceAt += 12;
+  return noncePool.subarray(nonceAt - 12, nonceAt);
+}
+
+const aad = Buffer.alloc(37);
+aad.write('AVC1', 0, 'latin1');
+
+function seal(task: SealTask): { result: SealResult; transfer: ArrayBuffer[] } {
+  const n = task.chunks.length;
+  const capacity = task.chunks.reduce((sum, c) => sum + c.length + 28, 0);
+  const out = Buffer.from(new ArrayBuffer(capacity));
+  const lengths = new Int32Array(n);
+  const codecs = new Uint8Array(n);
+  const checksums = new BigUint64Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const c = task.chunks[i]!;
+    const plain = Buffer.from(c.data, c.offset, c.length);
+    let body: Buffer = plain;
+    let codecName: CodecName = 'none';
+    if (config.codec !== 'none') {
+      const compressed = codec.compress(plain);
+      if (compressed.length < plain.length) {
+        body = compressed;
+        codecName = config.codec;
+      }
+    }
+    const start = at;
+    if (dataKey) {
+      const iv = nonce();
+      iv.copy(out, at);
+      at += 12;
+      const id = task.ids.subarray(i * 32, i * 32 + 32);
+      aad.set(id, 4);
+      aad[36] = codecByte(codecName);
+      const cipher = createCipheriv('aes-256-gcm', dataKey, iv);
+      cipher.setAAD(aad);
+      at += cipher.update(body).copy(out, at);
+      at += cipher.final().copy(out, at);
+      at += cipher.getAuthTag().copy(out, at);
+    } else {
+      at += body.copy(out, at);
+    }
+    lengths[i] = at - start;
+    codecs[i] = codecByte(codecName);
+    checksums[i] = xxh64(out.subarray(start, at));
+  }
+  const stored = out.buffer.slice(0, at) as ArrayBuffer;
+  return { result: { stored, lengths, codecs, checksums }, transfer: [stored, lengths.buffer as ArrayBuffer, codecs.buffer as ArrayBuffer, checksums.buffer as ArrayBuffer] };
+}
+
+parentPort!.on('message', (task: BackupTask) => {
+  try {
+    const { result, transfer } = task.kind === 'cut-hash' ? cutHash(task) : seal(task);
+    parentPort!.postMessage({ ok: true, result }, transfer);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    parentPort!.postMessage({ ok: false, error: { message: e.message, name: e.name, ...(e.code ? { code: e.code } : {}) } });
+  }
+});

@@ -1,0 +1,76 @@
+// The parallel backup stage gives exactly the chunks, ids, dedup decisions and order of the
+// sequential stages, however segments fall on the data (small segments force many seams).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { test } from 'node:test';
+import { ChunkStage } from '../src/stages/chunk.js';
+import { CompressStage } from '../src/stages/compress.js';
+import { DedupStage } from '../src/stages/dedup.js';
+import { HashStage } from '../src/stages/hash.js';
+import { ParallelBackupStage } from '../src/stages/parallel-backup.js';
+import { DecompressStage } from '../src/stages/compress.js';
+import { DecryptStage } from '../src/stages/encrypt.js';
+import type { BackupTask, BackupTaskResult } from '../src/workers/backup-worker.js';
+import { WorkerPool, workerScript } from '../src/workers/pool.js';
+import type { AnyRecord, ChunkRecord, SourceRecord } from '../src/types.js';
+
+function sourceRecords(entries: Buffer[], piece: number): SourceRecord[] {
+  const out: SourceRecord[] = [];
+  entries.forEach((data, index) => {
+    out.push({ type: 'entry', entry: { index, name: `e${index}`, kind: 'file', size: data.length } });
+    for (let at = 0; at < data.length; at += piece) out.push({ type: 'data', entry: index, bytes: data.subarray(at, at + piece) });
+    out.push({ type: 'entry-end', entry: index, size: data.length });
+  });
+  return out;
+}
+
+async function collect(records: SourceRecord[], stages: NodeJS.ReadWriteStream[]): Promise<AnyRecord[]> {
+  const out: AnyRecord[] = [];
+  await pipeline([Readable.from(records), ...stages, new Writable({ objectMode: true, write: (r: AnyRecord, _e, cb) => (out.push(r), cb()) })] as never);
+  return out;
+}
+
+const summary = (records: AnyRecord[]) =>
+  records.map((r) => (r.type === 'chunk' ? `chunk ${r.entry}@${r.offset}+${r.size} ${r.id!.toString('hex')} ${r.known ? 'known' : 'new'}` : r.type === 'entry' ? `entry ${r.entry.index}` : r.type === 'entry-end' ? `end ${r.entry} ${r.size}` : r.type));
+
+test('parallel stage == sequential stages, for random data, runs of zeros, many seams and several entries', async (t) => {
+  const seed = 0x1234_5678_9abc_def0n;
+  const key = randomBytes(32);
+  const dataKey = randomBytes(32);
+  for (const [min, avg, max] of [
+    [256, 1024, 8192],
+    [2048, 8192, 65536],
+  ] as const) {
+    const chunker = { min, avg, max, normalization: 2, seed };
+    const pool = new WorkerPool<BackupTask, BackupTaskResult>(workerScript('backup-worker'), 2, { chunker, chunkId: 'blake3-keyed', idKey: key, codec: 'zstd', level: 3, dataKey });
+    t.after(() => pool.close());
+    for (let round = 0; round < 4; round++) {
+      const entries = [
+        Buffer.concat([randomBytes(300_000 + round * 7777), Buffer.alloc(200_000), randomBytes(50_000)]),
+        Buffer.alloc(round * 1000), // empty, then small
+        randomBytes(Math.floor(Math.random() * 2_000_000)),
+        Buffer.from('abcdefgh'.repeat(40_000)),
+      ];
+      const records = sourceRecords(entries, 1 + Math.floor(Math.random() * 100_000));
+      const seen = new Set<string>();
+      const destination = { has: (id: Buffer) => seen.has(id.toString('hex')) };
+      const sequential = await collect(records, [new ChunkStage(chunker), new HashStage('blake3-keyed', key), new DedupStage(destination), new CompressStage('zstd', 3)]);
+      const parallel = await collect(records, [
+        new ParallelBackupStage({ pool, chunker, chunkId: 'blake3-keyed', idKey: key, destination, encrypted: true, segmentBytes: 4 * max + Math.floor(Math.random() * 50_000) }),
+      ]);
+      assert.deepEqual(summary(parallel), summary(sequential), `chunker ${min}/${avg}/${max}, round ${round}`);
+
+      // And what the workers stored decrypts and decompresses back to the data, chunk by chunk.
+      const stored = parallel.filter((r): r is ChunkRecord => r.type === 'chunk' && !r.known);
+      const plain = await collect(stored as unknown as SourceRecord[], [new DecryptStage(() => dataKey), new DecompressStage()]);
+      const byId = new Map((plain as ChunkRecord[]).map((c) => [c.id!.toString('hex'), c.data!]));
+      for (const r of parallel) {
+        if (r.type !== 'chunk') continue;
+        const expected = entries[r.entry]!.subarray(r.offset, r.offset + r.size);
+        assert.ok(byId.get(r.id!.toString('hex'))!.equals(expected), `chunk ${r.entry}@${r.offset}`);
+      }
+    }
+  }
+});
