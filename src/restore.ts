@@ -1,6 +1,7 @@
 // restore(): a backup out of a repository, every chunk verified before it is used.
 //
 //   repository source → checksum → decrypt → decompress → verify id → progress → sink
+import os from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import type { Transform, Writable } from 'node:stream';
 import { AgentvaultError } from './errors.js';
@@ -12,6 +13,9 @@ import { DecompressStage } from './stages/compress.js';
 import { DecryptStage } from './stages/encrypt.js';
 import { ProgressStage, type ProgressListener } from './stages/progress.js';
 import { ChecksumVerifyStage, ChunkIdVerifyStage } from './stages/verify.js';
+import { ParallelRestoreStage } from './stages/parallel-restore.js';
+import { defaultWorkerCount, workerScript, WorkerPool } from './workers/pool.js';
+import type { OpenResult, OpenTask } from './workers/restore-worker.js';
 
 export interface RestoreOptions {
   readonly repository: Repository;
@@ -23,6 +27,8 @@ export interface RestoreOptions {
   readonly entries?: ReadonlySet<number>;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
+  /** Worker threads for decryption, decompression and verification (default: one per core when there are at least two; 0 = this thread). */
+  readonly workers?: number;
 }
 
 /** The verify/decode stages, in order, for chunks read from `repository`. */
@@ -46,7 +52,9 @@ export async function restore(options: RestoreOptions): Promise<void> {
   const index = options.index ?? (await repository.loadIndex());
   const source = new RepositorySource(repository, manifest, index, options.entries ? { entries: options.entries } : {});
   source.checkComplete();
-  const stages = restoreStages(repository);
+  const workers = options.workers ?? (os.availableParallelism() >= 2 ? defaultWorkerCount() : 0);
+  const pool = workers > 0 ? new WorkerPool<OpenTask, OpenResult>(workerScript('restore-worker'), workers, { chunkId: repository.config.chunkId, idKey: repository.keys.write.idKey }) : undefined;
+  const stages: Transform[] = pool ? [new ParallelRestoreStage({ pool, dataKey: (wrapped) => repository.dataKey(wrapped) })] : restoreStages(repository);
   if (options.onProgress) {
     const total = manifest.entries.reduce((n, e, i) => n + (!options.entries || options.entries.has(i) ? e.size : 0), 0);
     stages.push(new ProgressStage(options.onProgress, { totalBytes: total }));
@@ -58,5 +66,7 @@ export async function restore(options: RestoreOptions): Promise<void> {
       throw new AgentvaultError('CORRUPT', `backup ${manifest.id}: ${err.message}`, { cause: err });
     }
     throw err;
+  } finally {
+    await pool?.close();
   }
 }

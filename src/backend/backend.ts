@@ -14,8 +14,8 @@ export interface FileInfo {
 /** An open file for many positional reads (restore reads thousands of chunks per pack). */
 export interface RandomAccessFile {
   readonly size: number;
-  /** Exactly `length` bytes at `offset`; a short read is reported as a truncated file. */
-  read(offset: number, length: number): Promise<Buffer>;
+  /** Exactly `length` bytes at `offset`, into `allocate(length)` if given; a short read is reported as a truncated file. */
+  read(offset: number, length: number, allocate?: (length: number) => Buffer): Promise<Buffer>;
   close(): Promise<void>;
 }
 

@@ -16,7 +16,7 @@ export class OpenFileCache {
     readonly capacity = 16,
   ) {}
 
-  async read(name: string, offset: number, length: number): Promise<Buffer> {
+  async read(name: string, offset: number, length: number, allocate?: (length: number) => Buffer): Promise<Buffer> {
     let slot = this.#slots.get(name);
     if (slot) {
       this.#slots.delete(name); // re-insert: Map order is our LRU order
@@ -29,7 +29,7 @@ export class OpenFileCache {
     this.#slots.set(name, slot);
     slot.inFlight++;
     try {
-      return await (await slot.file).read(offset, length);
+      return await (await slot.file).read(offset, length, allocate);
     } catch (err) {
       // A file that failed to open is not cached: a later copy elsewhere may still be read.
       if (this.#slots.get(name) === slot && (await slot.file.then(() => false, () => true))) this.#slots.delete(name);

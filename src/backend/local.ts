@@ -74,8 +74,8 @@ export class LocalBackend implements PrunableStore {
     const { size } = await handle.stat();
     return {
       size,
-      async read(offset: number, length: number): Promise<Buffer> {
-        const out = Buffer.allocUnsafe(length);
+      async read(offset: number, length: number, allocate?: (length: number) => Buffer): Promise<Buffer> {
+        const out = allocate ? allocate(length) : Buffer.allocUnsafe(length);
         let done = 0;
         while (done < length) {
           const { bytesRead } = await handle.read(out, done, length - done, offset + done);

@@ -20,6 +20,16 @@ export interface RepositorySourceOptions {
   readonly omit?: (id: Buffer) => boolean;
 }
 
+/** Largest single read of consecutive chunks. */
+const MAX_RUN_BYTES = 4 << 20;
+
+interface ReadRun {
+  readonly packId: string;
+  readonly start: number;
+  end: number;
+  bytes: Promise<Buffer> | undefined;
+}
+
 export class RepositorySource {
   readonly #packs: OpenFileCache;
 
@@ -73,13 +83,25 @@ export class RepositorySource {
           },
         });
         let offset = 0;
+        let run: ReadRun | undefined;
         for (const ref of chunkRefs(entry)) {
           if (this.options.omit?.(ref.id)) {
+            run = undefined;
             queue.push({ type: 'chunk', entry: index, offset, size: ref.size, id: ref.id, data: null, known: true });
             offset += ref.size;
             continue;
           }
-          const promise = this.#fetch(index, entry.name, offset, ref.id, ref.size);
+          const location = this.index.get(ref.id);
+          // Chunks stored back to back in one pack are read with one call.
+          if (!run || !location || run.bytes !== undefined || location.packId !== run.packId || location.offset !== run.end || run.end - run.start + location.storedLength > MAX_RUN_BYTES) {
+            run = location ? { packId: location.packId, start: location.offset, end: location.offset, bytes: undefined } : undefined;
+          }
+          let promise: Promise<ChunkRecord>;
+          if (run && location) {
+            const from = run.end - run.start;
+            run.end += location.storedLength;
+            promise = this.#fromRun(run, from, location, index, entry.name, offset, ref.id, ref.size);
+          } else promise = this.#fetch(index, entry.name, offset, ref.id, ref.size);
           promise.catch(() => undefined); // surfaced in order below
           sizes.set(promise, ref.size);
           queue.push(promise);
@@ -100,6 +122,42 @@ export class RepositorySource {
     }
   }
 
+  /** A chunk out of a coalesced read; on any trouble, the chunk is fetched alone (other copies too). */
+  async #fromRun(run: ReadRun, from: number, location: ChunkLocation, entry: number, entryName: string, offset: number, id: Buffer, size: number): Promise<ChunkRecord> {
+    // The run's read starts when its first chunk is awaited, i.e. after the run stopped growing.
+    await Promise.resolve();
+    run.bytes ??= this.#readRun(run);
+    try {
+      const bytes = await run.bytes;
+      const stored = bytes.subarray(from, from + location.storedLength);
+      if (xxh64(stored) === location.checksum) return this.#record(entry, offset, size, id, stored, location);
+    } catch (err) {
+      if (!(err instanceof AgentvaultError)) throw err;
+    }
+    return this.#fetch(entry, entryName, offset, id, size);
+  }
+
+  async #readRun(run: ReadRun): Promise<Buffer> {
+    // Shared memory, so worker threads can decode the chunks without a copy.
+    const bytes = await this.#packs.read(run.packId, run.start, run.end - run.start, (n) => Buffer.from(new SharedArrayBuffer(n)));
+    return bytes;
+  }
+
+  #record(entry: number, offset: number, size: number, id: Buffer, stored: Buffer, location: ChunkLocation): ChunkRecord {
+    return {
+      type: 'chunk',
+      entry,
+      offset,
+      size,
+      id,
+      data: stored,
+      codec: location.codec,
+      sealed: location.wrappedKey !== undefined,
+      checksum: location.checksum,
+      ...(location.wrappedKey ? { wrappedKey: location.wrappedKey } : {}),
+    };
+  }
+
   async #fetch(entry: number, entryName: string, offset: number, id: Buffer, size: number): Promise<ChunkRecord> {
     const locations = this.index.locations(id);
     let firstError: Error | undefined;
@@ -107,18 +165,7 @@ export class RepositorySource {
       try {
         const stored = await this.#read(location);
         if (xxh64(stored) !== location.checksum) throw new AgentvaultError('CORRUPT', `checksum mismatch in pack ${location.packId}`);
-        return {
-          type: 'chunk',
-          entry,
-          offset,
-          size,
-          id,
-          data: stored,
-          codec: location.codec,
-          sealed: location.wrappedKey !== undefined,
-          checksum: location.checksum,
-          ...(location.wrappedKey ? { wrappedKey: location.wrappedKey } : {}),
-        };
+        return this.#record(entry, offset, size, id, stored, location);
       } catch (err) {
         if (!(err instanceof AgentvaultError)) throw err;
         firstError ??= err;

@@ -27,7 +27,7 @@ export interface ParallelBackupOptions {
   readonly encrypted: boolean;
   /** Bytes per shared segment (default 8 MiB). */
   readonly segmentBytes?: number;
-  /** Segments in flight before input waits (default 2 per worker + 1). */
+  /** Segments taken in but not yet out, before input waits (default 2 per worker + 1). */
   readonly segmentsInFlight?: number;
 }
 
@@ -67,7 +67,8 @@ export class ParallelBackupStage extends Transform {
   readonly #maxInFlight: number;
   readonly #seen = new Set<string>();
   /** Output in input order: ready records or promises of them. */
-  readonly #out: Array<PipelineRecord[] | Promise<PipelineRecord[]>> = [];
+  readonly #out: Array<{ records: PipelineRecord[] | Promise<PipelineRecord[]>; segment: boolean }> = [];
+  #readWaiter: (() => void) | undefined;
   #draining: Promise<void> | undefined;
   #failed: Error | undefined;
   #segmentsInFlight = 0;
@@ -129,19 +130,41 @@ export class ParallelBackupStage extends Transform {
     while (this.#draining) await this.#draining;
   }
 
-  #enqueue(item: PipelineRecord[] | Promise<PipelineRecord[]>): void {
-    if (item instanceof Promise) item.catch((err: Error) => this.#fail(err));
-    this.#out.push(item);
+  #enqueue(records: PipelineRecord[] | Promise<PipelineRecord[]>, segment = false): void {
+    if (records instanceof Promise) records.catch((err: Error) => this.#fail(err));
+    this.#out.push({ records, segment });
     this.#draining ??= this.#drain().finally(() => (this.#draining = undefined));
   }
 
-  /** The one loop that pushes output, in order; started by #enqueue, never run twice at once. */
+  /**
+   * The one loop that pushes output, in order; started by #enqueue, never run twice at once.
+   * It waits when the reader is full, so sealed chunks never pile up in memory.
+   */
   async #drain(): Promise<void> {
     while (this.#out.length > 0 && !this.#failed) {
-      const records = await this.#out[0]!;
+      const item = this.#out[0]!;
+      const records = await item.records;
       this.#out.shift();
-      for (const r of records) this.push(r);
+      let room = true;
+      for (const r of records) room = this.push(r);
+      if (item.segment) this.#segmentDone();
+      if (!room) await new Promise<void>((resolve) => (this.#readWaiter = resolve));
     }
+  }
+
+  override _read(size: number): void {
+    const waiter = this.#readWaiter;
+    this.#readWaiter = undefined;
+    waiter?.();
+    super._read(size);
+  }
+
+  /** A segment's records are out: let more input in. */
+  #segmentDone(): void {
+    this.#segmentsInFlight--;
+    const resume = this.#waiting;
+    this.#waiting = undefined;
+    resume?.();
   }
 
   #fail(err: Error): void {
@@ -166,16 +189,8 @@ export class ParallelBackupStage extends Transform {
     const candidates = this.options.pool.run({ kind: 'cut-hash', data, start: 0, end: length, final }) as Promise<CutHashResult>;
     candidates.catch(() => undefined);
     this.#enqueue(
-      this.#chainStep(async () => {
-        try {
-          return this.#stitch(entry, { data, start: 0, end: length }, await candidates, final);
-        } finally {
-          this.#segmentsInFlight--;
-          const resume = this.#waiting;
-          this.#waiting = undefined;
-          resume?.();
-        }
-      }),
+      this.#chainStep(async () => this.#stitch(entry, { data, start: 0, end: length }, await candidates, final)),
+      true,
     );
   }
 

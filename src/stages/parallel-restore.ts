@@ -1,0 +1,136 @@
+// The restore-side checks and decoding (checksum → decrypt → decompress → verify id) as one Duplex whose
+// work runs in a worker pool, batch by batch, with the output in input order and the same
+// errors the sequential stages give. Stored bytes arrive in shared memory (RepositorySource
+// reads runs of chunks into SharedArrayBuffers), so batches go to workers without a copy.
+import { Transform, type TransformCallback } from 'node:stream';
+import { codecByte } from '../codecs/index.js';
+import { AgentvaultError } from '../errors.js';
+import type { OpenResult, OpenTask } from '../workers/restore-worker.js';
+import type { WorkerPool } from '../workers/pool.js';
+import type { ChunkRecord, PipelineRecord } from '../types.js';
+import { STAGE_HIGH_WATER_MARK } from './record-transform.js';
+
+export interface ParallelRestoreOptions {
+  readonly pool: WorkerPool<OpenTask, OpenResult>;
+  /** Unwraps (and caches) the data key of a sealed chunk. */
+  readonly dataKey: (wrapped: Buffer) => Buffer;
+  /** Plaintext bytes per worker call (default 1 MiB). */
+  readonly batchBytes?: number;
+}
+
+const BATCHES_IN_FLIGHT = 6;
+
+export class ParallelRestoreStage extends Transform {
+  #batch: PipelineRecord[] = [];
+  #batchBytes = 0;
+  readonly #out: Array<Promise<PipelineRecord[]>> = [];
+  #draining: Promise<void> | undefined;
+  #failed: Error | undefined;
+  #waiting: (() => void) | undefined;
+  #readWaiter: (() => void) | undefined;
+  readonly #names = new Map<number, string>();
+
+  constructor(readonly options: ParallelRestoreOptions) {
+    super({ objectMode: true, readableHighWaterMark: STAGE_HIGH_WATER_MARK, writableHighWaterMark: 16 });
+  }
+
+  override _transform(record: PipelineRecord, _e: BufferEncoding, callback: TransformCallback): void {
+    if (this.#failed) {
+      callback(this.#failed);
+      return;
+    }
+    if (record.type === 'entry') this.#names.set(record.entry.index, record.entry.name);
+    this.#batch.push(record);
+    if (record.type === 'chunk' && record.data) this.#batchBytes += record.size;
+    if (this.#batchBytes >= (this.options.batchBytes ?? 1 << 20)) this.#send();
+    if (this.#out.length >= BATCHES_IN_FLIGHT) this.#waiting = () => callback();
+    else callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#send();
+    (async () => {
+      while (this.#draining) await this.#draining;
+    })().then(() => callback(this.#failed), callback);
+  }
+
+  override _read(size: number): void {
+    const waiter = this.#readWaiter;
+    this.#readWaiter = undefined;
+    waiter?.();
+    super._read(size);
+  }
+
+  #send(): void {
+    const records = this.#batch;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    if (records.length === 0) return;
+    const work = this.#open(records);
+    work.catch((err: Error) => this.#fail(err));
+    this.#out.push(work);
+    this.#draining ??= this.#drain().finally(() => (this.#draining = undefined));
+  }
+
+  async #open(records: PipelineRecord[]): Promise<PipelineRecord[]> {
+    const chunks = records.filter((r): r is ChunkRecord => r.type === 'chunk' && r.data !== null);
+    if (chunks.length === 0) return records;
+    const keys: Buffer[] = [];
+    const keyIndex = new Map<string, number>();
+    const ids = new Uint8Array(chunks.length * 32);
+    const task: OpenTask = {
+      ids,
+      keys,
+      chunks: chunks.map((c, i) => {
+        ids.set(c.id!, i * 32);
+        let key = -1;
+        if (c.sealed) {
+          if (!c.wrappedKey) throw new AgentvaultError('CORRUPT', 'a sealed chunk has no data key');
+          const k = c.wrappedKey.toString('latin1');
+          key = keyIndex.get(k) ?? -1;
+          if (key < 0) {
+            key = keys.push(this.options.dataKey(c.wrappedKey)) - 1;
+            keyIndex.set(k, key);
+          }
+        }
+        const data = c.data!;
+        // Shared memory goes as is; anything else is copied once into the message.
+        return { data: data.buffer, offset: data.byteOffset, length: data.length, plainLength: c.size, codec: codecByte(c.codec ?? 'none'), key, ...(c.checksum !== undefined ? { checksum: c.checksum } : {}) };
+      }),
+    };
+    const result = await this.options.pool.run(task);
+    if (!result.ok) {
+      const bad = chunks[result.index]!;
+      const name = this.#names.get(bad.entry);
+      throw new AgentvaultError('CORRUPT', `chunk of ${name !== undefined ? `entry ${JSON.stringify(name)}` : `entry #${bad.entry}`} at offset ${bad.offset} ${result.reason}`);
+    }
+    const plain = Buffer.from(result.plain);
+    let at = 0;
+    chunks.forEach((c, i) => {
+      c.data = plain.subarray(at, at + result.lengths[i]!);
+      c.sealed = false;
+      c.codec = 'none';
+      at += result.lengths[i]!;
+    });
+    return records;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#out.length > 0 && !this.#failed) {
+      const records = await this.#out[0]!;
+      this.#out.shift();
+      const resume = this.#waiting;
+      this.#waiting = undefined;
+      resume?.();
+      let room = true;
+      for (const r of records) room = this.push(r);
+      if (!room) await new Promise<void>((resolve) => (this.#readWaiter = resolve));
+    }
+  }
+
+  #fail(err: Error): void {
+    if (this.#failed) return;
+    this.#failed = err;
+    this.destroy(err);
+  }
+}

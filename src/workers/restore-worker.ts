@@ -1,0 +1,89 @@
+// Worker thread for the parallel restore stage: opens a batch of stored chunks — decrypt (the
+// chunk id and codec are authenticated), decompress, check the keyed id — and returns the
+// plaintexts back to back. The checksum of the stored bytes is checked first, when given.
+import { createDecipheriv } from 'node:crypto';
+import { parentPort, workerData } from 'node:worker_threads';
+import { CodecSet, codecByte, codecFromByte } from '../codecs/index.js';
+import { createChunkIdHasher, type ChunkIdAlgorithm } from '../crypto/chunk-id.js';
+import { xxh64 } from '../crypto/checksum.js';
+
+export interface RestoreWorkerConfig {
+  readonly chunkId: ChunkIdAlgorithm;
+  readonly idKey: Uint8Array;
+}
+
+export interface OpenTask {
+  readonly chunks: ReadonlyArray<{
+    readonly data: ArrayBufferLike;
+    readonly offset: number;
+    readonly length: number;
+    readonly plainLength: number;
+    readonly codec: number;
+    /** Index into `keys`, or -1 when not sealed. */
+    readonly key: number;
+    /** xxh64 of the stored bytes, when known. */
+    readonly checksum?: bigint;
+  }>;
+  readonly ids: Uint8Array;
+  readonly keys: readonly Uint8Array[];
+}
+
+export type OpenResult =
+  | { readonly ok: true; readonly plain: ArrayBuffer; readonly lengths: Int32Array }
+  | { readonly ok: false; readonly index: number; readonly reason: string };
+
+const config = workerData as RestoreWorkerConfig;
+const hasher = createChunkIdHasher(config.chunkId, config.idKey);
+const codecs = new CodecSet();
+const aad = Buffer.alloc(37);
+aad.write('AVC1', 0, 'latin1');
+
+function open(task: OpenTask): { result: OpenResult; transfer: ArrayBuffer[] } {
+  const total = task.chunks.reduce((n, c) => n + c.plainLength, 0);
+  const plain = Buffer.from(new ArrayBuffer(total));
+  const lengths = new Int32Array(task.chunks.length);
+  let at = 0;
+  for (let i = 0; i < task.chunks.length; i++) {
+    const c = task.chunks[i]!;
+    const id = Buffer.from(task.ids.buffer, task.ids.byteOffset + i * 32, 32);
+    let body = Buffer.from(c.data as ArrayBuffer, c.offset, c.length);
+    if (c.checksum !== undefined && xxh64(body) !== c.checksum) return { result: { ok: false, index: i, reason: 'is corrupt (checksum mismatch)' }, transfer: [] };
+    const codec = codecFromByte(c.codec);
+    if (c.key >= 0) {
+      if (body.length < 28) return { result: { ok: false, index: i, reason: 'fails authentication (corrupt or tampered)' }, transfer: [] };
+      aad.set(id, 4);
+      aad[36] = codecByte(codec);
+      const decipher = createDecipheriv('aes-256-gcm', task.keys[c.key]!, body.subarray(0, 12));
+      decipher.setAAD(aad);
+      decipher.setAuthTag(body.subarray(body.length - 16));
+      const opened = decipher.update(body.subarray(12, body.length - 16));
+      try {
+        decipher.final();
+      } catch {
+        return { result: { ok: false, index: i, reason: 'fails authentication (corrupt or tampered)' }, transfer: [] };
+      }
+      body = opened;
+    }
+    let out: Buffer;
+    try {
+      out = codecs.get(codec).decompress(body, c.plainLength);
+    } catch {
+      return { result: { ok: false, index: i, reason: `does not decompress (${codec})` }, transfer: [] };
+    }
+    if (out.length !== c.plainLength || !hasher.id(out).equals(id)) return { result: { ok: false, index: i, reason: 'is corrupt (content does not match its id)' }, transfer: [] };
+    out.copy(plain, at);
+    lengths[i] = out.length;
+    at += out.length;
+  }
+  return { result: { ok: true, plain: plain.buffer as ArrayBuffer, lengths }, transfer: [plain.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer] };
+}
+
+parentPort!.on('message', (task: OpenTask) => {
+  try {
+    const { result, transfer } = open(task);
+    parentPort!.postMessage({ ok: true, result }, transfer);
+  } catch (err) {
+    const e = err as Error;
+    parentPort!.postMessage({ ok: false, error: { message: e.message, name: e.name } });
+  }
+});
