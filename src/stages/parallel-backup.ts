@@ -308,12 +308,17 @@ export class ParallelBackupStage extends Transform {
 
   async #seal(batch: Array<{ chunk: Chunk; record: ChunkRecord }>): Promise<void> {
     const ids = new Uint8Array(batch.length * 32);
-    batch.forEach((b, i) => ids.set(b.chunk.id, i * 32));
-    const result = (await this.options.pool.run({
-      kind: 'seal',
-      chunks: batch.map((b) => ({ data: b.chunk.data, offset: b.chunk.offset, length: b.chunk.length })),
-      ids,
-    })) as SealResult;
+    const buffers: SharedArrayBuffer[] = [];
+    const refs = new Int32Array(batch.length * 3);
+    batch.forEach(({ chunk }, i) => {
+      ids.set(chunk.id, i * 32);
+      let b = buffers.indexOf(chunk.data);
+      if (b < 0) b = buffers.push(chunk.data) - 1;
+      refs[i * 3] = b;
+      refs[i * 3 + 1] = chunk.offset;
+      refs[i * 3 + 2] = chunk.length;
+    });
+    const result = (await this.options.pool.run({ kind: 'seal', buffers, refs, ids }, [refs.buffer as ArrayBuffer, ids.buffer as ArrayBuffer])) as SealResult;
     const stored = Buffer.from(result.stored);
     let at = 0;
     batch.forEach(({ record }, i) => {

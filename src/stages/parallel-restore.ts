@@ -78,26 +78,30 @@ export class ParallelRestoreStage extends Transform {
     const keys: Buffer[] = [];
     const keyIndex = new Map<string, number>();
     const ids = new Uint8Array(chunks.length * 32);
-    const task: OpenTask = {
-      ids,
-      keys,
-      chunks: chunks.map((c, i) => {
-        ids.set(c.id!, i * 32);
-        let key = -1;
-        if (c.sealed) {
-          if (!c.wrappedKey) throw new AgentvaultError('CORRUPT', 'a sealed chunk has no data key');
-          const k = c.wrappedKey.toString('latin1');
-          key = keyIndex.get(k) ?? -1;
-          if (key < 0) {
-            key = keys.push(this.options.dataKey(c.wrappedKey)) - 1;
-            keyIndex.set(k, key);
-          }
+    const buffers: ArrayBufferLike[] = [];
+    const refs = new Int32Array(chunks.length * 6);
+    const checksums = new BigUint64Array(chunks.length);
+    chunks.forEach((c, i) => {
+      ids.set(c.id!, i * 32);
+      let key = -1;
+      if (c.sealed) {
+        if (!c.wrappedKey) throw new AgentvaultError('CORRUPT', 'a sealed chunk has no data key');
+        const k = c.wrappedKey.toString('latin1');
+        key = keyIndex.get(k) ?? -1;
+        if (key < 0) {
+          key = keys.push(this.options.dataKey(c.wrappedKey)) - 1;
+          keyIndex.set(k, key);
         }
-        const data = c.data!;
-        // Shared memory goes as is; anything else is copied once into the message.
-        return { data: data.buffer, offset: data.byteOffset, length: data.length, plainLength: c.size, codec: codecByte(c.codec ?? 'none'), key, ...(c.checksum !== undefined ? { checksum: c.checksum } : {}) };
-      }),
-    };
+      }
+      const data = c.data!;
+      // Shared memory goes as is; anything else is copied once into the message.
+      let b = buffers.indexOf(data.buffer);
+      if (b < 0) b = buffers.push(data.buffer) - 1;
+      refs.set([b, data.byteOffset, data.length, c.size, codecByte(c.codec ?? 'none'), key], i * 6);
+      if (c.checksum === undefined) throw new AgentvaultError('CORRUPT', 'a stored chunk has no checksum');
+      checksums[i] = c.checksum;
+    });
+    const task: OpenTask = { buffers, refs, checksums, ids, keys };
     const result = await this.options.pool.run(task);
     if (!result.ok) {
       const bad = chunks[result.index]!;

@@ -38,7 +38,10 @@ export interface CutHashResult {
 
 export interface SealTask {
   readonly kind: 'seal';
-  readonly chunks: ReadonlyArray<{ readonly data: SharedArrayBuffer; readonly offset: number; readonly length: number }>;
+  /** The shared buffers the chunks are in (few per batch: cloning a SAB handle has a cost). */
+  readonly buffers: readonly SharedArrayBuffer[];
+  /** Per chunk: buffer index, offset, length. */
+  readonly refs: Int32Array;
   readonly ids: Uint8Array;
 }
 
@@ -111,16 +114,16 @@ const aad = Buffer.alloc(37);
 aad.write('AVC1', 0, 'latin1');
 
 function seal(task: SealTask): { result: SealResult; transfer: ArrayBuffer[] } {
-  const n = task.chunks.length;
-  const capacity = task.chunks.reduce((sum, c) => sum + c.length + 28, 0);
+  const n = task.refs.length / 3;
+  let capacity = 0;
+  for (let i = 0; i < n; i++) capacity += task.refs[i * 3 + 2]! + 28;
   const out = Buffer.from(new ArrayBuffer(capacity));
   const lengths = new Int32Array(n);
   const codecs = new Uint8Array(n);
   const checksums = new BigUint64Array(n);
   let at = 0;
   for (let i = 0; i < n; i++) {
-    const c = task.chunks[i]!;
-    const plain = Buffer.from(c.data, c.offset, c.length);
+    const plain = Buffer.from(task.buffers[task.refs[i * 3]!]!, task.refs[i * 3 + 1]!, task.refs[i * 3 + 2]!);
     let body: Buffer = plain;
     let codecName: CodecName = 'none';
     if (config.codec !== 'none') {

@@ -13,17 +13,12 @@ export interface RestoreWorkerConfig {
 }
 
 export interface OpenTask {
-  readonly chunks: ReadonlyArray<{
-    readonly data: ArrayBufferLike;
-    readonly offset: number;
-    readonly length: number;
-    readonly plainLength: number;
-    readonly codec: number;
-    /** Index into `keys`, or -1 when not sealed. */
-    readonly key: number;
-    /** xxh64 of the stored bytes, when known. */
-    readonly checksum?: bigint;
-  }>;
+  /** The buffers holding stored chunks (shared memory, or copied once into the message). */
+  readonly buffers: readonly ArrayBufferLike[];
+  /** Per chunk: buffer index, offset, stored length, plain length, codec byte, key index (-1: not sealed). */
+  readonly refs: Int32Array;
+  /** Per chunk: xxh64 of the stored bytes to check. */
+  readonly checksums: BigUint64Array;
   readonly ids: Uint8Array;
   readonly keys: readonly Uint8Array[];
 }
@@ -39,15 +34,18 @@ const aad = Buffer.alloc(37);
 aad.write('AVC1', 0, 'latin1');
 
 function open(task: OpenTask): { result: OpenResult; transfer: ArrayBuffer[] } {
-  const total = task.chunks.reduce((n, c) => n + c.plainLength, 0);
+  const n = task.refs.length / 6;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += task.refs[i * 6 + 3]!;
   const plain = Buffer.from(new ArrayBuffer(total));
-  const lengths = new Int32Array(task.chunks.length);
+  const lengths = new Int32Array(n);
   let at = 0;
-  for (let i = 0; i < task.chunks.length; i++) {
-    const c = task.chunks[i]!;
+  for (let i = 0; i < n; i++) {
+    const r = i * 6;
+    const c = { plainLength: task.refs[r + 3]!, codec: task.refs[r + 4]!, key: task.refs[r + 5]! };
     const id = Buffer.from(task.ids.buffer, task.ids.byteOffset + i * 32, 32);
-    let body = Buffer.from(c.data as ArrayBuffer, c.offset, c.length);
-    if (c.checksum !== undefined && xxh64(body) !== c.checksum) return { result: { ok: false, index: i, reason: 'is corrupt (checksum mismatch)' }, transfer: [] };
+    let body = Buffer.from(task.buffers[task.refs[r]!] as ArrayBuffer, task.refs[r + 1]!, task.refs[r + 2]!);
+    if (xxh64(body) !== task.checksums[i]) return { result: { ok: false, index: i, reason: 'is corrupt (checksum mismatch)' }, transfer: [] };
     const codec = codecFromByte(c.codec);
     if (c.key >= 0) {
       if (body.length < 28) return { result: { ok: false, index: i, reason: 'fails authentication (corrupt or tampered)' }, transfer: [] };
