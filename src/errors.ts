@@ -24,7 +24,9 @@ export type ErrorCode =
   | 'CANISTER_NOT_FOUND'
   | 'NETWORK'
   | 'REJECTED'
-  | 'SNAPSHOT_LIMIT';
+  | 'SNAPSHOT_LIMIT'
+  | 'STOP_TIMEOUT'
+  | 'UNHEALTHY';
 
 export class AgentvaultError extends Error {
   readonly code: ErrorCode;

@@ -76,3 +76,16 @@ export {
   type ImportOptions,
   type RestoreStreamOptions,
 } from './stream/operations.js';
+
+export { archiveBackup, planArchive, estimateArchive, type ArchiveUploadOptions, type ArchiveUploadResult, type ArchivePlan, type ArchiveEstimate } from './arweave/archiver.js';
+export { downloadArchive, type DownloadOptions, type DownloadResult } from './arweave/download.js';
+export { ArweaveArchive, type OpenedArchive } from './sources/arweave.js';
+export { ArweaveSink, type ArweaveSinkOptions, type ArchivedPackResult } from './sinks/arweave.js';
+export { GatewayClient, type ClientOptions, type TransactionStatus } from './arweave/client.js';
+export { ArweaveError, type ArweaveErrorCode } from './arweave/errors.js';
+export { ArweaveWallet } from './arweave/wallet.js';
+export { ArchiveState, type ArchiveRecord, type ArchiveStatus } from './arweave/archive-state.js';
+export { waitForArchives, refreshArchive, type ArchiveCheck } from './arweave/confirm.js';
+export { Uploader, type UploaderOptions } from './arweave/uploader.js';
+export { winstonToAr, parseSize, priceOf, checkBalance } from './arweave/pricing.js';
+export type { ArweaveSettings } from './arweave/gateways.js';

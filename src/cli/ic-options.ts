@@ -1,15 +1,21 @@
 // Options and connection shared by every command that talks to the IC.
 import type { Command } from 'cac';
 import { loadIdentity } from '../ic/identity.js';
-import { CanisterManagement } from '../ic/management.js';
+import { CanisterManagement, DEFAULT_STOP_TIMEOUT_MS } from '../ic/management.js';
 import { resolveNetwork } from '../ic/network.js';
 import type { CommandContext } from './context.js';
 
-export function withIcOptions(cmd: Command): Command {
+/** --network, --identity, --identity-pem: what every IC command takes. */
+export function withIcConnectionOptions(cmd: Command): Command {
   return cmd
     .option('--network <network>', 'local (default), ic, or a replica URL')
     .option('--identity <name>', 'dfx identity name (~/.config/dfx/identity/<name>/identity.pem)')
     .option('--identity-pem <file>', 'Identity PEM file (Ed25519 or secp256k1, as dfx/icp write them)');
+}
+
+/** The connection options plus --stop-timeout, for commands that stop canisters. */
+export function withIcOptions(cmd: Command): Command {
+  return withIcConnectionOptions(cmd).option('--stop-timeout <seconds>', `How long to wait for a canister to stop (default ${DEFAULT_STOP_TIMEOUT_MS / 1000})`);
 }
 
 export async function connectToIc(ctx: CommandContext): Promise<CanisterManagement> {
@@ -18,5 +24,6 @@ export async function connectToIc(ctx: CommandContext): Promise<CanisterManageme
   const pemFile = ctx.opts.string('identity-pem') ?? (ctx.opts.string('identity') === undefined ? ic.identityPem : undefined);
   const name = ctx.opts.string('identity') ?? (pemFile === undefined ? ic.identity : undefined);
   const identity = await loadIdentity({ ...(pemFile !== undefined ? { pemFile } : {}), ...(name !== undefined ? { name } : {}) }, ctx.io.env);
-  return CanisterManagement.connect({ network, identity });
+  const stopTimeout = ctx.opts.int('stop-timeout', { min: 1 });
+  return CanisterManagement.connect({ network, identity, ...(stopTimeout !== undefined ? { stopTimeoutMs: stopTimeout * 1000 } : {}) });
 }

@@ -22,8 +22,9 @@ export async function promptHidden(question: string): Promise<string> {
   }
   const input = new tty.ReadStream(fd);
   const output = new tty.WriteStream(fd);
-  output.write(question);
+  // Echo off before the question appears, so nothing typed right after it is ever shown.
   input.setRawMode(true);
+  output.write(question);
   input.resume();
   try {
     return await new Promise<string>((resolve, reject) => {

@@ -3,6 +3,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { ArweaveSettings } from '../arweave/gateways.js';
 import { AgentvaultError } from '../errors.js';
 
 export interface UserConfig {
@@ -15,6 +16,17 @@ export interface UserConfig {
     level?: number;
     excludes?: string[];
   };
+  /** The IC side: network, identity, the canisters `--all` and `list` mean, deploy and health settings. */
+  ic?: {
+    network?: string;
+    identity?: string;
+    identityPem?: string;
+    canisters?: string[];
+    preDeploymentBackup?: boolean;
+    minCycles?: string;
+  };
+  /** Gateways and the wallet path for `agentvault archive` (`archive configure`). */
+  arweave?: ArweaveSettings;
   [section: string]: unknown;
 }
 

@@ -45,8 +45,9 @@ export function describeIcError(err: unknown, ctx: IcContext): Error {
     if (icCode === 'IC0301' || /canister .* not found|not found/i.test(reject)) {
       return new AgentvaultError('CANISTER_NOT_FOUND', `${canister} was not found${ctx.url ? ` on ${ctx.url}` : ''}`, { cause: err });
     }
-    if (/snapshot.*limit|too many snapshots|CanisterSnapshotLimitExceeded/i.test(reject)) {
-      return new AgentvaultError('SNAPSHOT_LIMIT', `${canister} has reached its snapshot limit: ${oneLine(reject)}`, { cause: err });
+    // The replica says "has reached the maximum number of snapshots allowed: 10".
+    if (/snapshot.*limit|too many snapshots|maximum number of snapshots|CanisterSnapshotLimitExceeded/i.test(reject)) {
+      return new AgentvaultError('SNAPSHOT_LIMIT', `${canister} has reached its snapshot limit (${oneLine(reject)}); delete one of its snapshots and try again`, { cause: err });
     }
     return new AgentvaultError('REJECTED', `${ctx.method} on ${canister} was rejected: ${oneLine(reject)}${icCode ? ` (${icCode})` : ''}`, { cause: err });
   }
@@ -56,9 +57,29 @@ export function describeIcError(err: unknown, ctx: IcContext): Error {
     return new AgentvaultError('NETWORK', `the replica at ${ctx.url ?? 'the network'} sent a response that does not verify (wrong network or root key?): ${message}`, { cause: err });
   }
   if (isTransient(err) || name === 'TransportError' || /fetch|ECONN|ENOTFOUND|EAI_AGAIN|network/i.test(message)) {
-    return new AgentvaultError('NETWORK', `cannot reach the IC at ${ctx.url ?? 'the network'} (${ctx.method}): ${message}`, { cause: err });
+    return new AgentvaultError('NETWORK', `cannot reach the IC at ${ctx.url ?? 'the network'} (${ctx.method}): ${transportReason(err)}`, { cause: err });
   }
   return new AgentvaultError('REJECTED', `${ctx.method} on ${canister} failed: ${message}`, { cause: err });
+}
+
+/**
+ * Why a request did not get through: the innermost cause ("connect ECONNREFUSED 127.0.0.1:4943")
+ * rather than the agent's message, which embeds a stack trace.
+ */
+function transportReason(err: unknown): string {
+  const firstLine = (text: string) => oneLine(text.split('\n')[0]!);
+  let reason = firstLine(String((err as Error | undefined)?.message ?? err));
+  let e: unknown = err;
+  for (let depth = 0; depth < 8; depth++) {
+    const cause = (e as { cause?: { code?: { error?: unknown } } } | undefined)?.cause;
+    // The agent keeps the fetch error at cause.code.error; fetch keeps the socket error at cause.
+    const next = cause?.code?.error instanceof Error ? cause.code.error : cause instanceof Error ? cause : undefined;
+    if (!next) break;
+    const text = next.message || String((next as NodeJS.ErrnoException).code ?? '');
+    if (text && text !== 'fetch failed') reason = firstLine(text);
+    e = next;
+  }
+  return reason;
 }
 
 function oneLine(s: string): string {

@@ -2,7 +2,7 @@
 // transient failures and errors a user can act on. Reads and idempotent writes are retried here;
 // calls that create something (take, upload metadata) rely only on the agent's own retries,
 // which resend the same request id, so a retry never makes a second snapshot.
-import { HttpAgent, type Identity } from '@dfinity/agent';
+import { Cbor, Certificate, HttpAgent, lookupResultToBuffer, type Identity } from '@dfinity/agent';
 import { ICManagementCanister, type ReadCanisterSnapshotMetadataResponse } from '@dfinity/ic-management';
 import { Principal } from '@dfinity/principal';
 import pRetry from 'p-retry';
@@ -16,6 +16,10 @@ export type MemoryRegion = 'wasmModule' | 'wasmMemory' | 'stableMemory';
 /** Largest slice the IC returns or accepts per call. */
 export const SLICE_BYTES = 2_000_000;
 export const MAX_SNAPSHOTS = 10;
+/** Largest module one install_code call carries: the 2 MiB ingress limit less the envelope. */
+export const MAX_INSTALL_CODE_BYTES = 2 * 1024 * 1024 - 64 * 1024;
+/** How long agentvault waits for a canister to stop. The IC itself gives up only after minutes. */
+export const DEFAULT_STOP_TIMEOUT_MS = 60_000;
 
 export interface CanisterStatusInfo {
   readonly status: 'running' | 'stopping' | 'stopped';
@@ -47,6 +51,8 @@ export interface ManagementOptions {
   readonly retries?: number;
   /** First retry delay in ms (default 300), doubling. */
   readonly retryDelayMs?: number;
+  /** How long stop() waits for the canister to stop (default DEFAULT_STOP_TIMEOUT_MS). */
+  readonly stopTimeoutMs?: number;
 }
 
 export class CanisterManagement {
@@ -69,7 +75,7 @@ export class CanisterManagement {
     return new CanisterManagement(ICManagementCanister.create({ agent }), agent, network, identity.getPrincipal().toText(), options);
   }
 
-  async #call<T>(method: string, canisterId: string, fn: () => Promise<T>, retry: boolean): Promise<T> {
+  async #call<T>(method: string, canisterId: string, fn: () => Promise<T>, retry: boolean, signal?: AbortSignal): Promise<T> {
     const context = { method, canisterId, principal: this.principal, url: this.network.url };
     try {
       if (!retry) return await fn();
@@ -78,6 +84,7 @@ export class CanisterManagement {
         minTimeout: this.options.retryDelayMs ?? 300,
         factor: 2,
         shouldRetry: (err) => isTransient(err),
+        ...(signal ? { signal } : {}),
       });
     } catch (err) {
       throw describeIcError(err, context);
@@ -111,8 +118,29 @@ export class CanisterManagement {
     };
   }
 
-  stop(canisterId: string): Promise<void> {
-    return this.#call('stop_canister', canisterId, () => this.ic.stopCanister(CanisterManagement.principal(canisterId)), true);
+  /**
+   * Stops the canister, waiting at most stopTimeoutMs. A canister stops only once its open calls
+   * finish, and the IC lets a stop hang for minutes before rejecting it (IC0206), after which the
+   * canister stays `stopping`: callers start it again on failure.
+   */
+  async stop(canisterId: string): Promise<void> {
+    const ms = this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    // Aborting ends the retries too, so no new stop is sent after the caller restarted the canister.
+    const abort = new AbortController();
+    const call = this.#call('stop_canister', canisterId, () => this.ic.stopCanister(CanisterManagement.principal(canisterId)), true, abort.signal);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(new AgentvaultError('STOP_TIMEOUT', `canister ${canisterId} did not stop within ${formatSeconds(ms)} (a canister stops only once its open calls finish); try again later or raise --stop-timeout`));
+      }, ms);
+    });
+    call.catch(() => undefined); // after a timeout nobody awaits it
+    try {
+      await Promise.race([call, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   start(canisterId: string): Promise<void> {
@@ -127,7 +155,8 @@ export class CanisterManagement {
   /** Takes a snapshot; at the 10-snapshot limit, replaces the oldest. */
   async takeSnapshot(canisterId: string): Promise<SnapshotInfo & { replaced?: string }> {
     const existing = await this.listSnapshots(canisterId);
-    const oldest = existing.length >= MAX_SNAPSHOTS ? [...existing].sort((a, b) => (a.takenAt < b.takenAt ? -1 : 1))[0] : undefined;
+    // Snapshots taken in the same instant are told apart by id, so the choice is deterministic.
+    const oldest = existing.length >= MAX_SNAPSHOTS ? [...existing].sort((a, b) => (a.takenAt !== b.takenAt ? (a.takenAt < b.takenAt ? -1 : 1) : a.idHex.localeCompare(b.idHex)))[0] : undefined;
     const s = await this.#call(
       'take_canister_snapshot',
       canisterId,
@@ -183,6 +212,26 @@ export class CanisterManagement {
     return this.#call('install_code', canisterId, () => this.ic.installCode({ canisterId: CanisterManagement.principal(canisterId), wasmModule: wasm, arg, mode: modeVariant as never }), false);
   }
 
+  /** The controllers from the certified state tree: public, so no controller identity is needed. */
+  async controllers(canisterId: string): Promise<string[]> {
+    const principal = CanisterManagement.principal(canisterId);
+    const path = [Buffer.from('canister'), principal.toUint8Array(), Buffer.from('controllers')];
+    // Read directly rather than through CanisterStatus.request, which logs to the console when
+    // the path is absent (an unknown canister).
+    const data = await this.#call(
+      'read_state',
+      canisterId,
+      async () => {
+        const { certificate } = await this.agent.readState(principal, { paths: [path] });
+        const cert = await Certificate.create({ certificate, rootKey: this.agent.rootKey!, canisterId: principal, agent: this.agent });
+        return lookupResultToBuffer(cert.lookup_path(path));
+      },
+      true,
+    );
+    if (data === undefined) throw new AgentvaultError('CANISTER_NOT_FOUND', `canister ${canisterId} was not found on ${this.network.url}`);
+    return Cbor.decode<Uint8Array[]>(data).map((bytes) => Principal.fromUint8Array(Uint8Array.from(bytes)).toText());
+  }
+
   setControllers(canisterId: string, controllers: readonly string[]): Promise<void> {
     return this.#call(
       'update_settings',
@@ -191,4 +240,8 @@ export class CanisterManagement {
       true,
     );
   }
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

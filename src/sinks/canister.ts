@@ -10,6 +10,7 @@ import { SLICE_BYTES, type CanisterManagement, type MemoryRegion, type SnapshotM
 import { decodeSnapshotMetadata } from '../ic/snapshot-metadata.js';
 import type { UploadProgress, UploadStateFile } from '../ic/upload-state.js';
 import type { EntryInfo, PipelineRecord } from '../types.js';
+import { ChunkOrderCheck } from './order-check.js';
 
 export interface CanisterSinkOptions {
   readonly management: CanisterManagement;
@@ -46,6 +47,7 @@ export class CanisterRestoreSink extends Writable {
   #stopped = false;
   readonly #moduleHash = createHash('sha256');
   #finished = false;
+  readonly #order = new ChunkOrderCheck();
 
   constructor(readonly options: CanisterSinkOptions) {
     super({ objectMode: true, highWaterMark: 16 });
@@ -69,11 +71,13 @@ export class CanisterRestoreSink extends Writable {
       }
     }
     this.#progress ??= { version: 1, backupId: this.options.backupId, canisterId, regions: {}, chunks: [] };
+    // Set before stopping: a stop that fails or times out leaves the canister `stopping`, and
+    // _destroy must start it again.
+    this.#stopped = true;
     if (status.status !== 'stopped') {
       onEvent?.(`stopping canister ${canisterId}`);
       await management.stop(canisterId);
     }
-    this.#stopped = true;
   }
 
   override _write(record: PipelineRecord, _e: BufferEncoding, callback: (err?: Error | null) => void): void {
@@ -81,6 +85,7 @@ export class CanisterRestoreSink extends Writable {
   }
 
   async #handle(record: PipelineRecord): Promise<void> {
+    this.#order.check(record);
     switch (record.type) {
       case 'entry':
         this.#current = { info: record.entry, ...(REGION_OF[record.entry.kind] ? { region: REGION_OF[record.entry.kind]! } : {}), offset: 0, buffered: [], bufferedBytes: 0, window: [], saved: Promise.resolve() };

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { BatchedWriter } from '../backend/batched-writer.js';
 import { AgentvaultError, describeIoError } from '../errors.js';
 import type { EntryInfo, PipelineRecord } from '../types.js';
+import { ChunkOrderCheck } from './order-check.js';
 import { safeRelativePath, temporarySibling } from './restore-target.js';
 
 export interface FileTargetOptions {
@@ -25,6 +26,7 @@ abstract class FileSystemSink extends Writable {
   protected current: { info: EntryInfo; handle?: fs.FileHandle; writer?: BatchedWriter; path: string } | undefined;
   protected readonly temp: string;
   #committed = false;
+  readonly #order = new ChunkOrderCheck();
 
   constructor(
     readonly target: string,
@@ -48,6 +50,7 @@ abstract class FileSystemSink extends Writable {
   }
 
   async #handle(record: PipelineRecord): Promise<void> {
+    this.#order.check(record);
     switch (record.type) {
       case 'entry': {
         const info = record.entry;

@@ -7,6 +7,7 @@ import type { IndexedPack } from '../repository/index-format.js';
 import { ChunkTableBuilder, type BackupStats, type Manifest, type ManifestEntry } from '../repository/manifest.js';
 import type { Repository } from '../repository/repository.js';
 import type { EntryInfo, PackedRecord } from '../types.js';
+import { ChunkOrderCheck } from './order-check.js';
 
 /** Everything a manifest holds except what the sink counts. */
 export type ManifestDraft = Omit<Manifest, 'entries' | 'stats'>;
@@ -23,6 +24,7 @@ export class RepositorySink extends Writable {
   #storedSize = 0;
   #chunks = 0;
   #newChunks = 0;
+  readonly #order = new ChunkOrderCheck();
 
   constructor(
     readonly repository: Repository,
@@ -41,6 +43,7 @@ export class RepositorySink extends Writable {
   }
 
   async #handle(record: PackedRecord): Promise<void> {
+    if (record.type !== 'pack') this.#order.check(record);
     switch (record.type) {
       case 'pack': {
         await this.repository.writePack(record);

@@ -2,13 +2,22 @@
 // child process). Honours the stream's backpressure.
 import { Writable } from 'node:stream';
 import type { PipelineRecord } from '../types.js';
+import { ChunkOrderCheck } from './order-check.js';
 
 export class ByteStreamSink extends Writable {
   constructor(readonly output: NodeJS.WritableStream) {
     super({ objectMode: true, highWaterMark: 16 });
   }
 
+  readonly #order = new ChunkOrderCheck();
+
   override _write(record: PipelineRecord, _e: BufferEncoding, callback: (err?: Error | null) => void): void {
+    try {
+      this.#order.check(record);
+    } catch (err) {
+      callback(err as Error);
+      return;
+    }
     if (record.type !== 'chunk' || !record.data || record.data.byteLength === 0) {
       callback();
       return;

@@ -7,6 +7,9 @@ import { FileSource } from '../../sources/file.js';
 import { ProjectSource } from '../../sources/project.js';
 import type { BackupSource } from '../../sources/source.js';
 import { StdinSource } from '../../sources/stdin.js';
+import { CanisterSnapshotSource } from '../../sources/canister.js';
+import { SnapshotDirSource } from '../../sources/snapshot-dir.js';
+import { connectToIc, withIcOptions } from '../ic-options.js';
 import type { BackupType, CodecName } from '../../types.js';
 import type { CommandContext } from '../context.js';
 import { withRepositoryOptions, type CommandGroup } from '../command-group.js';
@@ -15,10 +18,17 @@ import { ProgressDisplay } from '../progress-display.js';
 import { withInterrupt } from '../interrupt.js';
 import { createBackupStream } from '../../stream/operations.js';
 import { repositoryInitOptions, withInitOptions } from './backup-init.js';
+import { prepareBackupArchiving } from './archive-upload.js';
 
 export function registerBackupCreate(group: CommandGroup): void {
   const cmd = group
-    .command('create [canister]', 'Back up a file, stdin or a project directory')
+    .command('create [canister]', 'Back up a canister, a snapshot directory, a file, stdin or a project directory')
+    .option('--canister <id>', 'Back up this canister (also: the positional argument, --canister-id)')
+    .option('--canister-id <id>', 'Same as --canister')
+    .option('--all', 'Back up every canister in the config (agentvault config set canisters a,b)')
+    .option('--from-snapshot-dir <dir>', 'Back up a dfx/icp snapshot download directory')
+    .option('--no-stop', 'Snapshot a running canister without stopping it (state may be inconsistent)')
+    .option('--delete-snapshot', 'Delete the canister snapshot once downloaded')
     .option('--file <path>', 'Back up one file')
     .option('--stdin', 'Back up what arrives on stdin')
     .option('--name <name>', 'Name of the stdin entry and source (default: stdin)')
@@ -33,8 +43,9 @@ export function registerBackupCreate(group: CommandGroup): void {
     .option('--level <n>', 'Compression level')
     .option('--encrypt', 'Encrypt a new repository (the default); --no-encrypt creates an unencrypted one')
     .option('--metadata <key=value>', 'Attach metadata to the backup (repeatable, or a JSON object)')
-    .option('--stdout', 'Write the backup as a stream to stdout instead of a repository (see backup import)');
-  withInitOptions(withRepositoryOptions(cmd));
+    .option('--stdout', 'Write the backup as a stream to stdout instead of a repository (see backup import)')
+    .option('--archive', 'Then archive the new backup to Arweave (archive settings; on failure: archive upload <id> --retry)');
+  withIcOptions(withInitOptions(withRepositoryOptions(cmd)));
   cmd.action(group.action(backupCreate));
 }
 
@@ -54,13 +65,35 @@ export function backupCreateJson(m: Manifest) {
   };
 }
 
-async function backupCreate(ctx: CommandContext, canister?: string): Promise<void> {
+async function backupCreate(ctx: CommandContext, positional?: string): Promise<void> {
+  const canisters = await canisterTargets(ctx, positional);
+  if (canisters.length > 1) {
+    // --all: one backup per canister; stop at the first failure, after reporting what succeeded.
+    for (const canisterId of canisters) await backupOne(ctx, canisterId);
+    return;
+  }
+  await backupOne(ctx, canisters[0]);
+}
+
+async function canisterTargets(ctx: CommandContext, positional?: string): Promise<Array<string | undefined>> {
+  const named = [positional, ctx.opts.string('canister'), ctx.opts.string('canister-id')].filter((c): c is string => c !== undefined);
+  if (new Set(named).size > 1) throw new UsageError(`give one canister id, not ${named.join(' and ')}`);
+  if (ctx.opts.bool('all')) {
+    if (named.length > 0) throw new UsageError('give --all or a canister id, not both');
+    const configured = (await ctx.userConfig()).ic?.canisters ?? [];
+    if (configured.length === 0) throw new UsageError('--all backs up the canisters in the config, and there are none: agentvault config set canisters <id>,<id>');
+    return configured;
+  }
+  return [named[0]];
+}
+
+async function backupOne(ctx: CommandContext, canister: string | undefined): Promise<void> {
   const opts = ctx.opts;
-  if (canister !== undefined) throw new UsageError(`backing up canister ${canister} is not supported by this build; use --file, --stdin or --project`);
   const type = backupType(ctx);
   const compression = await compressionChoice(ctx);
   const metadata = parseMetadata(opts.strings('metadata'));
-  const source = await openSource(ctx);
+  const source = await openSource(ctx, canister);
+  const archiving = opts.bool('archive') === true ? await prepareBackupArchiving(ctx) : undefined;
 
   if (opts.bool('stdout')) {
     if (type && type !== 'full') throw new UsageError('a backup written to stdout is always full; use backup export --since for an incremental stream');
@@ -69,6 +102,7 @@ async function backupCreate(ctx: CommandContext, canister?: string): Promise<voi
   }
 
   const { repository, created } = await ctx.openOrCreateRepository(await repositoryInitOptions(ctx));
+  archiving?.check(repository);
   const progress = new ProgressDisplay('backup', process.stderr, ctx.showProgress);
   const result = await withInterrupt((signal) =>
     backup({
@@ -86,7 +120,8 @@ async function backupCreate(ctx: CommandContext, canister?: string): Promise<voi
   const m = result.manifest;
   if (result.adoptedPacks > 0) ctx.info(`reused ${result.adoptedPacks} pack(s) left by an interrupted backup`);
   if (ctx.json) {
-    ctx.outJson({ ...backupCreateJson(m), repository: repository.location, repositoryCreated: created });
+    const archive = archiving ? await archiving.upload(repository, m) : undefined;
+    ctx.outJson({ ...backupCreateJson(m), repository: repository.location, repositoryCreated: created, ...(archive ? { archive } : {}) });
     return;
   }
   ctx.out(m.id);
@@ -94,6 +129,7 @@ async function backupCreate(ctx: CommandContext, canister?: string): Promise<voi
     `${m.type} backup ${m.id} of ${m.source.name}: ${formatBytes(m.stats.logicalSize)} in ${m.entries.length} ${m.entries.length === 1 ? 'entry' : 'entries'}, ` +
       `stored ${formatBytes(m.stats.storedSize)} new (${m.stats.newChunks} of ${m.stats.chunks} chunks)${m.parent ? `, parent ${m.parent}` : ''}`,
   );
+  if (archiving) await archiving.upload(repository, m);
 }
 
 function backupType(ctx: CommandContext): BackupType | undefined {
@@ -116,13 +152,16 @@ async function compressionChoice(ctx: CommandContext): Promise<{ codec: CodecNam
   return { codec, ...(level !== undefined ? { level } : {}) };
 }
 
-async function openSource(ctx: CommandContext): Promise<BackupSource> {
+async function openSource(ctx: CommandContext, canister: string | undefined): Promise<BackupSource> {
   const opts = ctx.opts;
   const file = opts.string('file');
   const project = opts.string('project');
+  const snapshotDir = opts.string('from-snapshot-dir');
   const stdin = opts.bool('stdin') === true;
-  const chosen = [file !== undefined, project !== undefined, stdin].filter(Boolean).length;
-  if (chosen > 1) throw new UsageError('give only one of --file, --stdin, --project');
+  const chosen = [file !== undefined, project !== undefined, stdin, snapshotDir !== undefined, canister !== undefined && snapshotDir === undefined].filter(Boolean).length;
+  if (chosen > 1) throw new UsageError('give only one source: a canister id, --from-snapshot-dir, --file, --stdin or --project');
+  if (snapshotDir !== undefined) return SnapshotDirSource.open(snapshotDir, canister !== undefined ? { canisterId: canister } : {});
+  if (canister !== undefined) return openCanisterSource(ctx, canister);
   if (file !== undefined) return FileSource.open(file);
   if (stdin) {
     const size = opts.int('size', { min: 0 });
@@ -168,4 +207,19 @@ async function backupToStdout(ctx: CommandContext, source: BackupSource, compres
     createBackupStream({ source, output: process.stdout, encrypt, ...secrets, compression, metadata, signal, onProgress: progress.update }),
   ).finally(() => progress.done());
   ctx.info(`full backup ${info.id} of ${info.source.name} written to stdout`);
+}
+
+async function openCanisterSource(ctx: CommandContext, canisterId: string): Promise<CanisterSnapshotSource> {
+  const management = await connectToIc(ctx);
+  const source = await CanisterSnapshotSource.open({
+    management,
+    canisterId,
+    noStop: ctx.opts.bool('stop') === false,
+    deleteSnapshot: ctx.opts.bool('delete-snapshot') === true,
+    onEvent: (m) => (m.startsWith('warning: ') ? ctx.warn(m.slice(9)) : ctx.info(m)),
+  });
+  // Stop → snapshot → start now, so the manifest records the snapshot and the canister's downtime
+  // does not include the download.
+  await withInterrupt(() => source.takeSnapshot());
+  return source;
 }

@@ -74,15 +74,24 @@ export async function restoreCanisterBackup(ctx: CommandContext, repository: Rep
   await run(ctx, 'verify', (signal, onProgress) => restore({ repository, manifest, sink: discard(), signal, onProgress }));
   ctx.info(`verified every chunk of backup ${manifest.id}`);
   // 2-6. Stop, upload metadata and data, load, check, start (CanisterRestoreSink).
+  const state = new UploadStateFile(manifest.id, canisterId);
   const sink = new CanisterRestoreSink({
     management,
     canisterId,
     backupId: manifest.id,
-    state: new UploadStateFile(manifest.id, canisterId),
+    state,
     expectedModuleHash: backupHash,
     onEvent: (m) => (m.startsWith('warning: ') ? ctx.warn(m.slice(9)) : ctx.info(m)),
   });
-  await run(ctx, 'upload', (signal, onProgress) => restore({ repository, manifest, sink, signal, onProgress }));
+  try {
+    await run(ctx, 'upload', (signal, onProgress) => restore({ repository, manifest, sink, signal, onProgress }));
+  } catch (err) {
+    // Say so in the error itself (--json and -q hide the sink's messages) when a re-run resumes.
+    if (err instanceof AgentvaultError && err.code !== 'ABORTED' && (await state.load())?.snapshotId !== undefined) {
+      throw new AgentvaultError(err.code, `${err.message}; the upload progress is saved: run the same restore again to resume`, { cause: err });
+    }
+    throw err;
+  }
   if (ctx.json) ctx.outJson({ restored: true, ...plan });
   else ctx.info(`restored backup ${manifest.id} into canister ${canisterId}; it is running`);
 }

@@ -13,20 +13,24 @@ import { restoreBackupStream } from '../../stream/operations.js';
 import { formatBytes } from '../format.js';
 import { withInterrupt } from '../interrupt.js';
 import { ProgressDisplay } from '../progress-display.js';
-import { sourceFilter } from './backup-list.js';
+import { withIcOptions } from '../ic-options.js';
+import { isCanisterBackup, restoreCanisterBackup } from './backup-restore-canister.js';
+import { restoreFromArweave } from './archive-restore.js';
 
 export function registerBackupRestore(group: CommandGroup): void {
   const cmd = group
     .command('restore [backup-id]', 'Restore a backup (id, unique prefix, or latest; or a stream with --stdin)')
     .option('--stdin', 'Restore a backup stream read from stdin (no repository needed)')
+    .option('--arweave <manifest-tx-id>', 'Restore from an Arweave archive by its manifest transaction (no repository needed)')
     .option('--target <path>', 'File (one-entry backups) or directory (projects) to restore to')
     .option('--stdout', 'Write the bytes to stdout (one-entry backups)')
     .option('--verify', 'Read and verify every chunk before writing anything')
     .option('--dry-run', 'Show what would be restored; write nothing')
     .option('--force', 'Replace an existing target')
-    .option('--canister <id>', 'With latest: the newest backup of this source')
+    .option('--canister <id>', 'Canister backups: restore into this canister (default: the one backed up; another one needs --force)')
+    .option('--to-snapshot-dir <dir>', 'Canister backups: write a dfx/icp snapshot directory instead')
     .option('--source <name>', 'With latest: the newest backup of this source');
-  withRepositoryOptions(cmd).action(group.action(backupRestore));
+  withIcOptions(withRepositoryOptions(cmd)).action(group.action(backupRestore));
 }
 
 async function backupRestore(ctx: CommandContext, ref?: string): Promise<void> {
@@ -35,18 +39,33 @@ async function backupRestore(ctx: CommandContext, ref?: string): Promise<void> {
   const toStdout = opts.bool('stdout') === true;
   const dryRun = opts.bool('dry-run') === true;
   if (target !== undefined && toStdout) throw new UsageError('give --target or --stdout, not both');
-  if (target === undefined && !toStdout && !dryRun) throw new UsageError('where to? give --target <path> or --stdout');
+  const arweaveTx = opts.string('arweave');
+  if (arweaveTx !== undefined) {
+    if (ref !== undefined) throw new UsageError('--arweave restores the archive with that transaction id; do not give a backup id');
+    await restoreFromArweave(ctx, arweaveTx);
+    return;
+  }
   if (opts.bool('stdin')) {
     if (ref !== undefined) throw new UsageError('--stdin restores the stream on stdin; do not give a backup id');
     await restoreFromStdin(ctx, target, toStdout);
     return;
   }
   if (ref === undefined) throw new UsageError('which backup? give its id, a unique prefix, or latest');
+  const snapshotDir = opts.string('to-snapshot-dir');
+  const canisterTarget = opts.string('canister');
+  if ([target !== undefined || toStdout, snapshotDir !== undefined, canisterTarget !== undefined].filter(Boolean).length > 1) {
+    throw new UsageError('give one destination: --target, --stdout, --to-snapshot-dir or --canister');
+  }
 
   const repository = await ctx.openRepository();
-  const filter = sourceFilter(ctx);
+  const filter = opts.string('source');
   const id = await repository.resolveBackupId(ref, filter !== undefined ? { sourceName: filter } : {});
   const manifest = await repository.readManifest(id);
+  if (canisterTarget !== undefined || snapshotDir !== undefined || (isCanisterBackup(manifest) && target === undefined && !toStdout)) {
+    await restoreCanisterBackup(ctx, repository, manifest, { ...(canisterTarget !== undefined ? { canister: canisterTarget } : {}), ...(snapshotDir !== undefined ? { snapshotDir } : {}) });
+    return;
+  }
+  if (target === undefined && !toStdout && !dryRun) throw new UsageError('where to? give --target <path> or --stdout');
   const single = manifest.entries.length === 1 && !['directory', 'symlink'].includes(manifest.entries[0]!.kind);
   if (toStdout && !single) throw new UsageError(`backup ${id} has ${manifest.entries.length} entries; restore it to a directory with --target`);
   if (target !== undefined) await checkTarget(target, opts.bool('force'));

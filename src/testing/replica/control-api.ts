@@ -108,6 +108,7 @@ function route(replica: Replica, method: string, pathname: string, body: unknown
     return replica.faults.describe();
   }
   if (resource === 'requests' && id === undefined) return replica.requestCounts();
+  if (resource === 'methods' && id === undefined) return replica.methodCounts();
   if (resource === 'canisters' && id === undefined) {
     if (isPost) return { canisterId: createCanister(replica, body as CreateCanisterRequest).id.toText() };
     return replica.canisterIds().map((c) => c.toText());

@@ -51,6 +51,11 @@ export class ReplicaControlClient {
     return this.#post('/_/requests', {});
   }
 
+  /** Calls and queries by method name, e.g. `{ "stop_canister": 1 }`. */
+  methodCounts(): Promise<Record<string, number>> {
+    return this.#post('/_/methods', {});
+  }
+
   async #post<T>(path: string, body: unknown): Promise<T> {
     const response = await fetch(new URL(path, this.url), {
       method: 'POST',

@@ -27,6 +27,8 @@ export interface RunningReplica {
   createCanister(init?: CreateCanisterOptions): Principal;
   canister(id: Principal | string): EmulatedCanister;
   requestCounts(): Record<RequestKind, number>;
+  /** Calls and queries by method name, resends included (see `Replica.methodCounts`). */
+  methodCounts(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export async function startReplica(options: StartReplicaOptions = {}): Promise<R
     createCanister: (init) => replica.createCanister(init).id,
     canister: (id) => replica.canister(id),
     requestCounts: () => replica.requestCounts(),
+    methodCounts: () => replica.methodCounts(),
     stop: () => server.close(),
   };
 }

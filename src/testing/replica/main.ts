@@ -1,84 +1,42 @@
 #!/usr/bin/env node
-// Runs the replica emulator as a process for the demo and for tests in other processes:
+// Runs the replica emulator as a process for the demo and for tests in other processes
+// (`agentvault replica` does the same; see standalone.ts):
 //
 //   node dist/testing/replica/main.js [--port N] [--identity-pem PATH] [--heap-mib N]
 //        [--stable-mib N] [--module-kib N] [--seed S] [--state-file PATH]
 //
-// It listens on 127.0.0.1, writes a fresh Ed25519 identity PEM (dfx layout), creates one demo
-// canister controlled by that identity with canister-like memory, prints one JSON line
-// `{ "url", "canisterId", "identityPem", "rootKey" }` (also written to --state-file), and serves
-// until SIGINT/SIGTERM. The control API is under `<url>/_/`.
-import { mkdtemp, rename, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+// Prints one JSON line `{ "url", "canisterId", "identityPem", "rootKey" }` (also written to
+// --state-file) and serves until SIGINT/SIGTERM. The control API is under `<url>/_/`.
 import { parseArgs } from 'node:util';
-import { generateEd25519Pem } from '../../ic/pem.js';
-import { startReplica } from './index.js';
+import { serveStandaloneReplica, STANDALONE_DEFAULTS } from './standalone.js';
+
+export type { ReplicaStartupInfo } from './standalone.js';
 
 const MIB = 1024 * 1024;
-
-export interface ReplicaStartupInfo {
-  readonly url: string;
-  readonly canisterId: string;
-  /** Path of the PEM file of the identity that controls the demo canister. */
-  readonly identityPem: string;
-  /** Hex of the DER root key. */
-  readonly rootKey: string;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      port: { type: 'string', default: '0' },
+      port: { type: 'string', default: String(STANDALONE_DEFAULTS.port) },
       'identity-pem': { type: 'string' },
-      'heap-mib': { type: 'string', default: '64' },
-      'stable-mib': { type: 'string', default: '8' },
-      'module-kib': { type: 'string', default: '256' },
-      seed: { type: 'string', default: 'demo' },
+      'heap-mib': { type: 'string', default: String(STANDALONE_DEFAULTS.heapMib) },
+      'stable-mib': { type: 'string', default: String(STANDALONE_DEFAULTS.stableMib) },
+      'module-kib': { type: 'string', default: String(STANDALONE_DEFAULTS.moduleKib) },
+      seed: { type: 'string', default: STANDALONE_DEFAULTS.seed },
       'state-file': { type: 'string' },
     },
     strict: true,
   });
 
-  const port = wholeNumber(values.port, '--port');
-  const heapBytes = wholeNumber(values['heap-mib'], '--heap-mib') * MIB;
-  const stableBytes = wholeNumber(values['stable-mib'], '--stable-mib') * MIB;
-  const moduleBytes = wholeNumber(values['module-kib'], '--module-kib') * 1024;
-
-  const replica = await startReplica({ port });
-  const { identity, pem } = generateEd25519Pem();
-  const pemPath = values['identity-pem'] ?? path.join(await mkdtemp(path.join(tmpdir(), 'agentvault-replica-')), 'identity.pem');
-  await writeFile(pemPath, pem, { mode: 0o600 });
-
-  const canisterId = replica.createCanister({
-    controllers: [identity.getPrincipal()],
-    moduleBytes,
-    heap: { bytes: heapBytes, content: 'canister-like', seed: `${values.seed}:heap` },
-    stable: { bytes: stableBytes, content: 'canister-like', seed: `${values.seed}:stable` },
+  await serveStandaloneReplica({
+    port: wholeNumber(values.port, '--port'),
+    heapBytes: wholeNumber(values['heap-mib'], '--heap-mib') * MIB,
+    stableBytes: wholeNumber(values['stable-mib'], '--stable-mib') * MIB,
+    moduleBytes: wholeNumber(values['module-kib'], '--module-kib') * 1024,
+    seed: values.seed ?? STANDALONE_DEFAULTS.seed,
+    ...(values['identity-pem'] !== undefined ? { identityPem: values['identity-pem'] } : {}),
+    ...(values['state-file'] !== undefined ? { stateFile: values['state-file'] } : {}),
   });
-
-  const info: ReplicaStartupInfo = {
-    url: replica.url,
-    canisterId: canisterId.toText(),
-    identityPem: pemPath,
-    rootKey: Buffer.from(replica.rootKey).toString('hex'),
-  };
-  const line = JSON.stringify(info);
-  if (values['state-file']) {
-    const temporary = `${values['state-file']}.tmp`;
-    await writeFile(temporary, `${line}\n`);
-    await rename(temporary, values['state-file']);
-  }
-  process.stdout.write(`${line}\n`);
-
-  const shutdown = (): void => {
-    replica.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
 }
 
 function wholeNumber(text: string | undefined, flag: string): number {
@@ -87,7 +45,10 @@ function wholeNumber(text: string | undefined, flag: string): number {
   return value;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`replica emulator: ${(error as Error).message}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`replica emulator: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -76,6 +76,7 @@ export class Replica {
   readonly #ingress: IngressHistory;
   readonly #options: Required<ReplicaOptions>;
   readonly #requestCounts = new Map<RequestKind, number>();
+  readonly #methodCounts = new Map<string, number>();
   #nextCanisterIndex = 0n;
 
   constructor(options: ReplicaOptions = {}) {
@@ -152,6 +153,18 @@ export class Replica {
     this.#requestCounts.set(kind, (this.#requestCounts.get(kind) ?? 0) + 1);
   }
 
+  /**
+   * How many calls and queries of each method (management methods by name, e.g.
+   * `upload_canister_snapshot_data`) arrived with a valid envelope, resends included.
+   */
+  methodCounts(): Record<string, number> {
+    return Object.fromEntries(this.#methodCounts);
+  }
+
+  #countMethod(method: string): void {
+    this.#methodCounts.set(method, (this.#methodCounts.get(method) ?? 0) + 1);
+  }
+
   /** How many requests of each kind the HTTP server has seen. */
   requestCounts(): Record<RequestKind, number> {
     const kinds: RequestKind[] = ['status', 'call-v3', 'call-v2', 'read_state', 'query', 'control'];
@@ -180,6 +193,7 @@ export class Replica {
     if (version === 'v3' && this.faults.syncCallsDisabled) return text(404, 'Not Found');
     const request = authenticateRequest(body, 'call', this.nowNs());
     const call = request.call!;
+    this.#countMethod(call.methodName);
     this.#checkEffectiveCanisterId(ecidText, call);
     if (body.length > MAX_INGRESS_BYTES) {
       return text(
@@ -268,6 +282,7 @@ export class Replica {
   async query(ecidText: string, body: Uint8Array): Promise<HttpReply> {
     const request = authenticateRequest(body, 'query', this.nowNs());
     const call = request.call!;
+    this.#countMethod(call.methodName);
     this.#checkEffectiveCanisterId(ecidText, call);
     await this.#delay(call.methodName);
 

@@ -1,0 +1,31 @@
+// A chunk out of place is an error in every sink, never wrong bytes written quietly.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { test } from 'node:test';
+import { FileSink } from '../src/sinks/files.js';
+import { ByteStreamSink } from '../src/sinks/stream.js';
+import type { PipelineRecord } from '../src/types.js';
+import { tempDir } from './helpers/tmp.js';
+
+const swapped: PipelineRecord[] = [
+  { type: 'entry', entry: { index: 0, name: 'a', kind: 'file', size: 6 } },
+  { type: 'chunk', entry: 0, offset: 3, size: 3, data: Buffer.from('def') },
+  { type: 'chunk', entry: 0, offset: 0, size: 3, data: Buffer.from('abc') },
+  { type: 'entry-end', entry: 0, size: 6 },
+];
+
+test('FileSink refuses chunks out of order and leaves no target', async (t) => {
+  const target = path.join(tempDir(t), 'out.bin');
+  await assert.rejects(pipeline(Readable.from(swapped), new FileSink(target)), /arrived where entry #0 offset 0 was due/);
+  assert.ok(!fs.existsSync(target));
+});
+
+test('ByteStreamSink refuses chunks out of order and a short entry', async () => {
+  const sink = () => new ByteStreamSink(new Writable({ write: (_c, _e, cb) => cb() }));
+  await assert.rejects(pipeline(Readable.from(swapped), sink()), /arrived where/);
+  const short: PipelineRecord[] = [swapped[0]!, { ...swapped[2]!, type: 'chunk' } as PipelineRecord, { type: 'entry-end', entry: 0, size: 6 }];
+  await assert.rejects(pipeline(Readable.from(short), sink()), /ended after 3 bytes of chunks, but its size is 6/);
+});
