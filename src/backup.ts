@@ -33,7 +33,7 @@ import { ParallelBackupStage } from './stages/parallel-backup.js';
 import { defaultWorkerCount, workerScript, WorkerPool } from './workers/pool.js';
 import type { BackupTask, BackupTaskResult } from './workers/backup-worker.js';
 import { ProgressStage, type ProgressListener } from './stages/progress.js';
-import type { BackupType, CodecName } from './types.js';
+import type { BackupType, CodecName, SourceDescription } from './types.js';
 import { defaultLevel } from './codecs/index.js';
 
 export interface BackupOptions {
@@ -72,7 +72,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const index = await repository.loadIndex();
     const adoptedPacks = await repository.adoptUnindexedPacks(index);
     const all = await repository.listBackups({ onUnreadable: options.onUnreadableBackup ?? (() => undefined) });
-    const history = all.filter((m) => m.source.kind === source.description.kind && m.source.name === source.description.name);
+    const history = all.filter((m) => sameSource(m.source, source.description));
     const preserve = options.preserve;
     const type = preserve?.type ?? options.type ?? (history.length > 0 ? 'incremental' : 'full');
     const parent = preserve ? undefined : chooseParent(type, history);
@@ -80,6 +80,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       throw new AgentvaultError('USAGE', `a differential backup needs an earlier full backup of ${source.description.name}; make a full one first`);
     }
 
+    await source.prepare?.(options.signal);
     const codec = options.compression?.codec ?? 'zstd';
     const level = options.compression?.level ?? defaultLevel(codec);
     const sink = new RepositorySink(repository, {
@@ -125,6 +126,12 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   } finally {
     await lock.release();
   }
+}
+
+/** A canister backed up live and from a snapshot directory is one source: one history. */
+function sameSource(a: SourceDescription, b: SourceDescription): boolean {
+  const canisterLike = (k: string) => k === 'canister' || k === 'snapshot-dir';
+  return a.name === b.name && (a.kind === b.kind || (canisterLike(a.kind) && canisterLike(b.kind)));
 }
 
 function chooseParent(type: BackupType, history: readonly Manifest[]): Manifest | undefined {

@@ -5,28 +5,21 @@ import { readFileSync } from 'node:fs';
 import { AgentvaultError } from './errors.js';
 import { CommandGroup } from './cli/command-group.js';
 import type { CommandIo } from './cli/context.js';
-import { registerBackupCommands } from './cli/commands/backup.js';
-import { registerArchiveCommands } from './cli/commands/archive.js';
-import { registerWalletCommands } from './cli/commands/wallet.js';
-import { registerStatusCommand } from './cli/commands/status.js';
-import { registerHealthCommand } from './cli/commands/health.js';
-import { registerCanisterCommands } from './cli/commands/canister.js';
-import { registerListCommand } from './cli/commands/list.js';
-import { registerConfigCommands } from './cli/commands/config.js';
-import { registerDeployCommand } from './cli/commands/deploy.js';
-import { registerReplicaCommand } from './cli/commands/replica.js';
 
-const GROUPS: Record<string, { description: string; register: (g: CommandGroup) => void }> = {
-  backup: { description: 'Create, list, restore, verify, delete and prune backups', register: registerBackupCommands },
-  archive: { description: 'Archive backups to Arweave, check, list, download and price them', register: registerArchiveCommands },
-  wallet: { description: 'The Arweave wallet that pays for archives', register: registerWalletCommands },
-  status: { description: 'Status, module hash, cycles, controllers and settings of a canister', register: registerStatusCommand },
-  health: { description: 'Check a canister: running, code as in its newest backup, enough cycles', register: registerHealthCommand },
-  canister: { description: 'List or set the controllers of a canister', register: registerCanisterCommands },
-  list: { description: 'The canisters in the config', register: registerListCommand },
-  config: { description: 'IC settings: network, identity, canisters, pre-deployment backup, minimum cycles', register: registerConfigCommands },
-  deploy: { description: 'Install a Wasm module into a canister (after a backup, if configured)', register: registerDeployCommand },
-  replica: { description: 'Run the local IC replica emulator (for trying agentvault and for tests)', register: registerReplicaCommand },
+// Each group's modules load only when that group runs: `--version` and `backup list` must not
+// pay for the IC agent's or arweave's start-up.
+type Register = (g: CommandGroup) => void;
+const GROUPS: Record<string, { description: string; load: () => Promise<Register> }> = {
+  backup: { description: 'Create, list, restore, verify, delete and prune backups', load: async () => (await import('./cli/commands/backup.js')).registerBackupCommands },
+  archive: { description: 'Archive backups to Arweave, check, list, download and price them', load: async () => (await import('./cli/commands/archive.js')).registerArchiveCommands },
+  wallet: { description: 'The Arweave wallet that pays for archives', load: async () => (await import('./cli/commands/wallet.js')).registerWalletCommands },
+  status: { description: 'Status, module hash, cycles, controllers and settings of a canister', load: async () => (await import('./cli/commands/status.js')).registerStatusCommand },
+  health: { description: 'Check a canister: running, code as in its newest backup, enough cycles', load: async () => (await import('./cli/commands/health.js')).registerHealthCommand },
+  canister: { description: 'List or set the controllers of a canister', load: async () => (await import('./cli/commands/canister.js')).registerCanisterCommands },
+  list: { description: 'The canisters in the config', load: async () => (await import('./cli/commands/list.js')).registerListCommand },
+  config: { description: 'IC settings: network, identity, canisters, pre-deployment backup, minimum cycles', load: async () => (await import('./cli/commands/config.js')).registerConfigCommands },
+  deploy: { description: 'Install a Wasm module into a canister (after a backup, if configured)', load: async () => (await import('./cli/commands/deploy.js')).registerDeployCommand },
+  replica: { description: 'Run the local IC replica emulator (for trying agentvault and for tests)', load: async () => (await import('./cli/commands/replica.js')).registerReplicaCommand },
 };
 
 function version(): string {
@@ -55,7 +48,7 @@ export async function main(argv: readonly string[], io: CommandIo = { stdout: pr
   try {
     if (!group) throw new AgentvaultError('USAGE', `unknown command ${JSON.stringify(groupName)}; run agentvault --help`);
     const commandGroup = new CommandGroup(groupName, rest, io);
-    group.register(commandGroup);
+    (await group.load())(commandGroup);
     await commandGroup.run();
     return 0;
   } catch (err) {

@@ -1,7 +1,7 @@
 // Options and connection shared by every command that talks to the IC.
 import type { Command } from 'cac';
-import { loadIdentity } from '../ic/identity.js';
-import { CanisterManagement, DEFAULT_STOP_TIMEOUT_MS } from '../ic/management.js';
+import { DEFAULT_STOP_TIMEOUT_MS } from '../ic/constants.js';
+import type { CanisterManagement } from '../ic/management.js';
 import { resolveNetwork } from '../ic/network.js';
 import type { CommandContext } from './context.js';
 
@@ -23,6 +23,9 @@ export async function connectToIc(ctx: CommandContext): Promise<CanisterManageme
   const network = resolveNetwork(ctx.opts.string('network') ?? ic.network, ctx.io.env);
   const pemFile = ctx.opts.string('identity-pem') ?? (ctx.opts.string('identity') === undefined ? ic.identityPem : undefined);
   const name = ctx.opts.string('identity') ?? (pemFile === undefined ? ic.identity : undefined);
+  // The agent libraries load only when a command really talks to the IC.
+  const { loadIdentity } = await import('../ic/identity.js');
+  const { CanisterManagement } = await import('../ic/management.js');
   const identity = await loadIdentity({ ...(pemFile !== undefined ? { pemFile } : {}), ...(name !== undefined ? { name } : {}) }, ctx.io.env);
   const stopTimeout = ctx.opts.int('stop-timeout', { min: 1 });
   return CanisterManagement.connect({ network, identity, ...(stopTimeout !== undefined ? { stopTimeoutMs: stopTimeout * 1000 } : {}) });

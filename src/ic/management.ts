@@ -8,18 +8,17 @@ import { Principal } from '@dfinity/principal';
 import pRetry from 'p-retry';
 import { AgentvaultError } from '../errors.js';
 import { describeIcError, isTransient } from './errors.js';
+import { DEFAULT_STOP_TIMEOUT_MS, MAX_SNAPSHOTS, SLICE_BYTES } from './constants.js';
+
+export { DEFAULT_STOP_TIMEOUT_MS, MAX_SNAPSHOTS, SLICE_BYTES };
 import type { Network } from './network.js';
 
 export type SnapshotMetadata = ReadCanisterSnapshotMetadataResponse;
 export type MemoryRegion = 'wasmModule' | 'wasmMemory' | 'stableMemory';
 
 /** Largest slice the IC returns or accepts per call. */
-export const SLICE_BYTES = 2_000_000;
-export const MAX_SNAPSHOTS = 10;
 /** Largest module one install_code call carries: the 2 MiB ingress limit less the envelope. */
 export const MAX_INSTALL_CODE_BYTES = 2 * 1024 * 1024 - 64 * 1024;
-/** How long agentvault waits for a canister to stop. The IC itself gives up only after minutes. */
-export const DEFAULT_STOP_TIMEOUT_MS = 60_000;
 
 export interface CanisterStatusInfo {
   readonly status: 'running' | 'stopping' | 'stopped';

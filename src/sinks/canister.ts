@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { AgentvaultError } from '../errors.js';
-import { SLICE_BYTES, type CanisterManagement, type MemoryRegion, type SnapshotMetadata } from '../ic/management.js';
+import { SLICE_BYTES } from '../ic/constants.js';
+import type { CanisterManagement, MemoryRegion, SnapshotMetadata } from '../ic/management.js';
 import { decodeSnapshotMetadata } from '../ic/snapshot-metadata.js';
 import type { UploadProgress, UploadStateFile } from '../ic/upload-state.js';
 import type { EntryInfo, PipelineRecord } from '../types.js';

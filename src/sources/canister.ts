@@ -5,7 +5,8 @@
 // `dfx canister snapshot download` directory.
 import { Readable } from 'node:stream';
 import { AgentvaultError } from '../errors.js';
-import { CanisterManagement, SLICE_BYTES, type CanisterStatusInfo, type MemoryRegion, type SnapshotInfo, type SnapshotMetadata } from '../ic/management.js';
+import { SLICE_BYTES, SNAPSHOT_ENTRY_NAMES } from '../ic/constants.js';
+import { CanisterManagement, type CanisterStatusInfo, type MemoryRegion, type SnapshotInfo, type SnapshotMetadata } from '../ic/management.js';
 import { encodeSnapshotMetadata } from '../ic/snapshot-metadata.js';
 import type { EntryKind, SourceDescription, SourceRecord } from '../types.js';
 import type { BackupSource } from './source.js';
@@ -22,13 +23,7 @@ export interface CanisterSourceOptions {
   readonly onEvent?: (message: string) => void;
 }
 
-export const SNAPSHOT_ENTRY_NAMES = {
-  metadata: 'metadata.json',
-  wasm_module: 'wasm_module.bin',
-  wasm_memory: 'wasm_memory.bin',
-  stable_memory: 'stable_memory.bin',
-  chunkDir: 'wasm_chunk_store',
-} as const;
+export { SNAPSHOT_ENTRY_NAMES };
 
 const REGIONS: ReadonlyArray<{ region: MemoryRegion; kind: EntryKind; name: string; size: (m: SnapshotMetadata) => bigint }> = [
   { region: 'wasmModule', kind: 'wasm_module', name: SNAPSHOT_ENTRY_NAMES.wasm_module, size: (m) => m.wasmModuleSize },
@@ -100,6 +95,10 @@ export class CanisterSnapshotSource implements BackupSource {
         );
       }
     }
+  }
+
+  async prepare(): Promise<void> {
+    await this.takeSnapshot();
   }
 
   records(signal?: AbortSignal): Readable {

@@ -10,7 +10,7 @@ import { AgentvaultError, describeIoError } from '../errors.js';
 import { decodeSnapshotMetadata } from '../ic/snapshot-metadata.js';
 import type { SnapshotMetadata } from '../ic/management.js';
 import type { EntryKind, SourceDescription, SourceRecord } from '../types.js';
-import { SNAPSHOT_ENTRY_NAMES } from './canister.js';
+import { SNAPSHOT_ENTRY_NAMES } from '../ic/constants.js';
 import { READ_PIECE_BYTES, type BackupSource } from './source.js';
 
 interface DirEntry {

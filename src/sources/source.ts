@@ -7,6 +7,12 @@ export interface BackupSource {
   readonly description: SourceDescription;
   /** Total bytes, when known in advance (progress and ETA). */
   readonly totalBytes: number | undefined;
+  /**
+   * Work with visible effects that should happen only once the destination is ready and locked
+   * (a canister's stop → snapshot → start). Called once, before `description` is recorded and
+   * before `records()`.
+   */
+  prepare?(signal?: AbortSignal): Promise<void>;
   /** An object-mode stream of SourceRecords. Call once. */
   records(signal?: AbortSignal): Readable;
 }

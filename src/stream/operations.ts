@@ -60,6 +60,7 @@ export async function createBackupStream(options: CreateStreamOptions): Promise<
   if (!encrypt) keyFiles.push(makePlainKeyFile(keys.write));
   if (encrypt && options.password !== undefined) keyFiles.push(await makePasswordKeyFile(keys, options.password));
   if (encrypt) for (const r of options.recipients ?? []) keyFiles.push(makeRecipientKeyFile(keys, r, config.id));
+  await options.source.prepare?.(options.signal);
   const codec = options.compression?.codec ?? 'zstd';
   const level = options.compression?.level ?? defaultLevel(codec);
   const info: StreamBackupInfo = {

@@ -7,8 +7,7 @@ import { FileSource } from '../../sources/file.js';
 import { ProjectSource } from '../../sources/project.js';
 import type { BackupSource } from '../../sources/source.js';
 import { StdinSource } from '../../sources/stdin.js';
-import { CanisterSnapshotSource } from '../../sources/canister.js';
-import { SnapshotDirSource } from '../../sources/snapshot-dir.js';
+import type { CanisterSnapshotSource } from '../../sources/canister.js';
 import { connectToIc, withIcOptions } from '../ic-options.js';
 import type { BackupType, CodecName } from '../../types.js';
 import type { CommandContext } from '../context.js';
@@ -18,7 +17,6 @@ import { ProgressDisplay } from '../progress-display.js';
 import { withInterrupt } from '../interrupt.js';
 import { createBackupStream } from '../../stream/operations.js';
 import { repositoryInitOptions, withInitOptions } from './backup-init.js';
-import { prepareBackupArchiving } from './archive-upload.js';
 
 export function registerBackupCreate(group: CommandGroup): void {
   const cmd = group
@@ -93,7 +91,7 @@ async function backupOne(ctx: CommandContext, canister: string | undefined): Pro
   const compression = await compressionChoice(ctx);
   const metadata = parseMetadata(opts.strings('metadata'));
   const source = await openSource(ctx, canister);
-  const archiving = opts.bool('archive') === true ? await prepareBackupArchiving(ctx) : undefined;
+  const archiving = opts.bool('archive') === true ? await (await import('./archive-upload.js')).prepareBackupArchiving(ctx) : undefined;
 
   if (opts.bool('stdout')) {
     if (type && type !== 'full') throw new UsageError('a backup written to stdout is always full; use backup export --since for an incremental stream');
@@ -160,7 +158,7 @@ async function openSource(ctx: CommandContext, canister: string | undefined): Pr
   const stdin = opts.bool('stdin') === true;
   const chosen = [file !== undefined, project !== undefined, stdin, snapshotDir !== undefined, canister !== undefined && snapshotDir === undefined].filter(Boolean).length;
   if (chosen > 1) throw new UsageError('give only one source: a canister id, --from-snapshot-dir, --file, --stdin or --project');
-  if (snapshotDir !== undefined) return SnapshotDirSource.open(snapshotDir, canister !== undefined ? { canisterId: canister } : {});
+  if (snapshotDir !== undefined) return (await import('../../sources/snapshot-dir.js')).SnapshotDirSource.open(snapshotDir, canister !== undefined ? { canisterId: canister } : {});
   if (canister !== undefined) return openCanisterSource(ctx, canister);
   if (file !== undefined) return FileSource.open(file);
   if (stdin) {
@@ -211,6 +209,7 @@ async function backupToStdout(ctx: CommandContext, source: BackupSource, compres
 
 async function openCanisterSource(ctx: CommandContext, canisterId: string): Promise<CanisterSnapshotSource> {
   const management = await connectToIc(ctx);
+  const { CanisterSnapshotSource } = await import('../../sources/canister.js');
   const source = await CanisterSnapshotSource.open({
     management,
     canisterId,
@@ -218,8 +217,7 @@ async function openCanisterSource(ctx: CommandContext, canisterId: string): Prom
     deleteSnapshot: ctx.opts.bool('delete-snapshot') === true,
     onEvent: (m) => (m.startsWith('warning: ') ? ctx.warn(m.slice(9)) : ctx.info(m)),
   });
-  // Stop → snapshot → start now, so the manifest records the snapshot and the canister's downtime
-  // does not include the download.
-  await withInterrupt(() => source.takeSnapshot());
+  // The snapshot itself (stop → snapshot → start) is taken by backup() through source.prepare(),
+  // once the repository is open and locked: a wrong password costs the canister no downtime.
   return source;
 }

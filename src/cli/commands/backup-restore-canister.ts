@@ -7,7 +7,7 @@ import type { Repository } from '../../repository/repository.js';
 import { restore } from '../../restore.js';
 import { CanisterRestoreSink } from '../../sinks/canister.js';
 import { checkTarget, DirectorySink } from '../../sinks/files.js';
-import { SNAPSHOT_ENTRY_NAMES } from '../../sources/canister.js';
+import { SNAPSHOT_ENTRY_NAMES } from '../../ic/constants.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes } from '../format.js';
 import { connectToIc } from '../ic-options.js';

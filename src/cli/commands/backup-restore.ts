@@ -14,8 +14,6 @@ import { formatBytes } from '../format.js';
 import { withInterrupt } from '../interrupt.js';
 import { ProgressDisplay } from '../progress-display.js';
 import { withIcOptions } from '../ic-options.js';
-import { isCanisterBackup, restoreCanisterBackup } from './backup-restore-canister.js';
-import { restoreFromArweave } from './archive-restore.js';
 
 export function registerBackupRestore(group: CommandGroup): void {
   const cmd = group
@@ -42,7 +40,7 @@ async function backupRestore(ctx: CommandContext, ref?: string): Promise<void> {
   const arweaveTx = opts.string('arweave');
   if (arweaveTx !== undefined) {
     if (ref !== undefined) throw new UsageError('--arweave restores the archive with that transaction id; do not give a backup id');
-    await restoreFromArweave(ctx, arweaveTx);
+    await (await import('./archive-restore.js')).restoreFromArweave(ctx, arweaveTx);
     return;
   }
   if (opts.bool('stdin')) {
@@ -61,8 +59,9 @@ async function backupRestore(ctx: CommandContext, ref?: string): Promise<void> {
   const filter = opts.string('source');
   const id = await repository.resolveBackupId(ref, filter !== undefined ? { sourceName: filter } : {});
   const manifest = await repository.readManifest(id);
-  if (canisterTarget !== undefined || snapshotDir !== undefined || (isCanisterBackup(manifest) && target === undefined && !toStdout)) {
-    await restoreCanisterBackup(ctx, repository, manifest, { ...(canisterTarget !== undefined ? { canister: canisterTarget } : {}), ...(snapshotDir !== undefined ? { snapshotDir } : {}) });
+  const canisterBackup = manifest.source.kind === 'canister' || manifest.source.kind === 'snapshot-dir';
+  if (canisterTarget !== undefined || snapshotDir !== undefined || (canisterBackup && target === undefined && !toStdout)) {
+    await (await import('./backup-restore-canister.js')).restoreCanisterBackup(ctx, repository, manifest, { ...(canisterTarget !== undefined ? { canister: canisterTarget } : {}), ...(snapshotDir !== undefined ? { snapshotDir } : {}) });
     return;
   }
   if (target === undefined && !toStdout && !dryRun) throw new UsageError('where to? give --target <path> or --stdout');
