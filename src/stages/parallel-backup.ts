@@ -27,7 +27,7 @@ export interface ParallelBackupOptions {
   readonly encrypted: boolean;
   /** Bytes per shared segment (default 8 MiB). */
   readonly segmentBytes?: number;
-  /** Segments taken in but not yet out, before input waits (default 2 per worker + 1). */
+  /** Segments taken in but not yet out, before input waits (default: one per worker + 2). */
   readonly segmentsInFlight?: number;
 }
 
@@ -78,15 +78,24 @@ export class ParallelBackupStage extends Transform {
   #entry: EntryState = { index: -1, offset: 0, carry: [] };
   #segment: SharedArrayBuffer | undefined;
   #filled = 0;
+  /**
+   * Segments are reused rather than left to the garbage collector: a SharedArrayBuffer is freed
+   * only once every worker thread's heap has also collected its handle, which in practice let
+   * hundreds of MiB pile up. A segment returns here when its chunks are sealed and its unchunked
+   * tail (the carry) has been taken by the next segment's stitching.
+   */
+  readonly #free: SharedArrayBuffer[] = [];
+  readonly #holds = new Map<SharedArrayBuffer, number>();
   /** Stitching of the entry's segments happens strictly in order. */
   #chain: Promise<void> = Promise.resolve();
 
   constructor(readonly options: ParallelBackupOptions) {
-    super({ objectMode: true, readableHighWaterMark: STAGE_HIGH_WATER_MARK, writableHighWaterMark: 16 });
+    // One input object at a time: inputs are data pieces of up to 8 MiB; the stage bounds its own work.
+    super({ objectMode: true, readableHighWaterMark: STAGE_HIGH_WATER_MARK, writableHighWaterMark: 1 });
     this.#cdc = new FastCdc2020(options.chunker);
     this.#hasher = createChunkIdHasher(options.chunkId, options.idKey);
-    this.#segmentBytes = Math.max(options.segmentBytes ?? 8 << 20, 4 * options.chunker.max);
-    this.#maxInFlight = options.segmentsInFlight ?? options.pool.size * 2 + 1;
+    this.#segmentBytes = Math.max(options.segmentBytes ?? 4 << 20, 4 * options.chunker.max);
+    this.#maxInFlight = options.segmentsInFlight ?? options.pool.size + 2;
   }
 
   override _transform(record: SourceRecord, _e: BufferEncoding, callback: TransformCallback): void {
@@ -102,7 +111,7 @@ export class ParallelBackupStage extends Transform {
       case 'data': {
         let bytes = record.bytes;
         while (bytes.length > 0) {
-          this.#segment ??= new SharedArrayBuffer(this.#segmentBytes);
+          this.#segment ??= this.#free.pop() ?? new SharedArrayBuffer(this.#segmentBytes);
           const take = Math.min(bytes.length, this.#segmentBytes - this.#filled);
           new Uint8Array(this.#segment, this.#filled, take).set(bytes.subarray(0, take));
           this.#filled += take;
@@ -173,6 +182,25 @@ export class ParallelBackupStage extends Transform {
     this.destroy(err);
   }
 
+  #hold(data: SharedArrayBuffer, count: number): void {
+    this.#holds.set(data, (this.#holds.get(data) ?? 0) + count);
+  }
+
+  #release(data: SharedArrayBuffer): void {
+    const left = (this.#holds.get(data) ?? 0) - 1;
+    if (left > 0) {
+      this.#holds.set(data, left);
+      return;
+    }
+    this.#holds.delete(data);
+    if (data.byteLength === this.#segmentBytes) this.#free.push(data);
+  }
+
+  /** Lets go of the carry's segments once it has been chunked. */
+  #releaseCarry(carry: readonly Region[]): void {
+    for (const r of carry) if (this.#holds.has(r.data)) this.#release(r.data);
+  }
+
   /** Sends the filled part of the current segment to a worker and chains its stitching. */
   #dispatch(final: boolean): void {
     const entry = this.#entry;
@@ -186,12 +214,16 @@ export class ParallelBackupStage extends Transform {
       return;
     }
     this.#segmentsInFlight++;
+    // Two holds: one until its chunks are sealed, one until its tail (the carry) is chunked.
+    this.#hold(data, 2);
     const candidates = this.options.pool.run({ kind: 'cut-hash', data, start: 0, end: length, final }) as Promise<CutHashResult>;
     candidates.catch(() => undefined);
-    this.#enqueue(
-      this.#chainStep(async () => this.#stitch(entry, { data, start: 0, end: length }, await candidates, final)),
-      true,
+    const records = this.#chainStep(async () => this.#stitch(entry, { data, start: 0, end: length }, await candidates, final));
+    records.then(
+      () => this.#release(data),
+      () => undefined,
     );
+    this.#enqueue(records, true);
   }
 
   /**
@@ -227,8 +259,10 @@ export class ParallelBackupStage extends Transform {
       const windowEnd = Math.min(segment.end, segment.start + 8 * this.options.chunker.max);
       const seam = this.#sequential([...entry.carry, { ...segment, end: windowEnd }], final && windowEnd === segment.end, (cutEnd) => starts.has(cutEnd - carryLength + segment.start));
       if (seam.syncedAt === undefined) {
-        // No sync near the seam (rare): chunk the whole segment on this thread.
+        // No sync near the seam (rare): chunk the whole segment on this thread (into a joined copy).
         const all = this.#sequential([...entry.carry, segment], final, () => false);
+        this.#releaseCarry(entry.carry);
+        this.#release(segment.data); // its tail, if any, now lives in the joined copy
         entry.carry = all.rest;
         return { records: this.#records(entry, all.chunks) };
       }
@@ -242,7 +276,9 @@ export class ParallelBackupStage extends Transform {
       pos += length;
     }
     if (final && candidatesEnd < segment.end) throw new Error('internal: a final segment was left partly unchunked');
+    this.#releaseCarry(entry.carry);
     entry.carry = candidatesEnd < segment.end ? [{ data: segment.data, start: candidatesEnd, end: segment.end }] : [];
+    if (entry.carry.length === 0) this.#release(segment.data);
     return { records: this.#records(entry, chunks) };
   }
 
@@ -277,7 +313,9 @@ export class ParallelBackupStage extends Transform {
     const carry = entry.carry;
     entry.carry = [];
     if (carry.length === 0) return { records: Promise.resolve([]) };
-    return { records: this.#records(entry, this.#sequential(carry, true, () => false).chunks) };
+    const { chunks } = this.#sequential(carry, true, () => false);
+    this.#releaseCarry(carry);
+    return { records: this.#records(entry, chunks) };
   }
 
   /** Dedup in order, then seal the new chunks in batches on the workers. */

@@ -36,7 +36,8 @@ export class ProgressStage extends Transform {
     readonly listener?: ProgressListener,
     options: { totalBytes?: number; intervalMs?: number } = {},
   ) {
-    super({ objectMode: true, highWaterMark: 16 });
+    // Few objects: before the chunker they are data pieces of up to 8 MiB each.
+    super({ objectMode: true, highWaterMark: 2 });
     this.#total = options.totalBytes;
     this.intervalMs = options.intervalMs ?? 250;
   }

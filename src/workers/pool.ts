@@ -11,6 +11,12 @@ interface Pending<Res> {
   reject(err: Error): void;
 }
 
+/**
+ * Workers hold little JS state (their data is shared memory or transferred), so a small young
+ * generation keeps each one's footprint down without costing collections that matter.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
+
 /** Workers worth starting: one per core, at least 1 (2 cores here; more oversubscribe). */
 export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(os.availableParallelism(), 4));
@@ -30,7 +36,7 @@ export class WorkerPool<Req, Res> {
     workerData: unknown,
   ) {
     for (let i = 0; i < size; i++) {
-      const worker = script.pathname.endsWith('.ts') ? typeScriptWorker(script, workerData) : new Worker(script, { workerData });
+      const worker = script.pathname.endsWith('.ts') ? typeScriptWorker(script, workerData) : new Worker(script, { workerData, resourceLimits: WORKER_LIMITS });
       worker.on('message', (msg: { ok: true; result: Res } | { ok: false; error: { message: string; code?: string; name?: string } }) => this.#done(worker, msg));
       worker.on('error', (err) => this.#crash(worker, err));
       worker.on('exit', (code) => {
@@ -105,5 +111,5 @@ export function workerScript(name: string): URL {
 function typeScriptWorker(script: URL, workerData: unknown): Worker {
   const tsx = import.meta.resolve('tsx/esm/api');
   const code = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(script.href)}); })`;
-  return new Worker(code, { eval: true, workerData });
+  return new Worker(code, { eval: true, workerData, resourceLimits: WORKER_LIMITS });
 }
