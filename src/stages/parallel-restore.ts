@@ -1,7 +1,6 @@
 // The restore-side checks and decoding (checksum → decrypt → decompress → verify id) as one Duplex whose
 // work runs in a worker pool, batch by batch, with the output in input order and the same
-// errors the sequential stages give. Stored bytes arrive in shared memory (RepositorySource
-// reads runs of chunks into SharedArrayBuffers), so batches go to workers without a copy.
+// errors the sequential stages give.
 import { Transform, type TransformCallback } from 'node:stream';
 import { codecByte } from '../codecs/index.js';
 import { AgentvaultError } from '../errors.js';
@@ -18,7 +17,7 @@ export interface ParallelRestoreOptions {
   readonly batchBytes?: number;
 }
 
-const BATCHES_IN_FLIGHT = 6;
+const BATCHES_IN_FLIGHT = 8;
 
 export class ParallelRestoreStage extends Transform {
   #batch: PipelineRecord[] = [];
@@ -78,7 +77,11 @@ export class ParallelRestoreStage extends Transform {
     const keys: Buffer[] = [];
     const keyIndex = new Map<string, number>();
     const ids = new Uint8Array(chunks.length * 32);
-    const buffers: ArrayBufferLike[] = [];
+    // The batch's stored bytes, copied once into one buffer that is transferred: posting the
+    // buffers they sit in would clone a whole 4 MiB run for every batch that touches it.
+    const storedTotal = chunks.reduce((n, c) => n + c.data!.length, 0);
+    const packed = Buffer.from(new ArrayBuffer(storedTotal));
+    let packedAt = 0;
     const refs = new Int32Array(chunks.length * 6);
     const checksums = new BigUint64Array(chunks.length);
     chunks.forEach((c, i) => {
@@ -94,15 +97,14 @@ export class ParallelRestoreStage extends Transform {
         }
       }
       const data = c.data!;
-      // Shared memory goes as is; anything else is copied once into the message.
-      let b = buffers.indexOf(data.buffer);
-      if (b < 0) b = buffers.push(data.buffer) - 1;
-      refs.set([b, data.byteOffset, data.length, c.size, codecByte(c.codec ?? 'none'), key], i * 6);
+      data.copy(packed, packedAt);
+      refs.set([0, packedAt, data.length, c.size, codecByte(c.codec ?? 'none'), key], i * 6);
+      packedAt += data.length;
       if (c.checksum === undefined) throw new AgentvaultError('CORRUPT', 'a stored chunk has no checksum');
       checksums[i] = c.checksum;
     });
-    const task: OpenTask = { buffers, refs, checksums, ids, keys };
-    const result = await this.options.pool.run(task);
+    const task: OpenTask = { buffers: [packed.buffer], refs, checksums, ids, keys };
+    const result = await this.options.pool.run(task, [packed.buffer, refs.buffer as ArrayBuffer, checksums.buffer as ArrayBuffer, ids.buffer as ArrayBuffer]);
     if (!result.ok) {
       const bad = chunks[result.index]!;
       const name = this.#names.get(bad.entry);
