@@ -3,7 +3,7 @@
 import { Compressor, Decompressor } from 'zstd-napi';
 import { open, seal, AuthenticationError } from '../crypto/aead.js';
 import { AgentvaultError } from '../errors.js';
-import { ENTRY_KINDS, type BackupType, type CodecName, type EntryKind, type SourceDescription } from '../types.js';
+import { ENTRY_KINDS, type BackupType, type CodecName, type EntryInfo, type EntryKind, type SourceDescription } from '../types.js';
 import { ByteReader, ByteWriter, readHeader, writeHeader } from './binary.js';
 
 export const MANIFEST_VERSION = 1;
@@ -40,6 +40,19 @@ export interface Manifest {
   readonly compression: { readonly codec: CodecName; readonly level: number };
   readonly entries: readonly ManifestEntry[];
   readonly stats: BackupStats;
+}
+
+/** A finished entry's manifest record: its description, real size and chunk table. */
+export function manifestEntry(info: EntryInfo, size: number, chunks: Buffer): ManifestEntry {
+  return {
+    name: info.name,
+    kind: info.kind,
+    size,
+    ...(info.mode !== undefined ? { mode: info.mode } : {}),
+    ...(info.mtime !== undefined ? { mtime: info.mtime } : {}),
+    ...(info.linkTarget !== undefined ? { linkTarget: info.linkTarget } : {}),
+    chunks,
+  };
 }
 
 export interface ChunkRef {

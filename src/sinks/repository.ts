@@ -4,7 +4,7 @@
 // land are reused by the next run.
 import { Writable } from 'node:stream';
 import type { IndexedPack } from '../repository/index-format.js';
-import { ChunkTableBuilder, type BackupStats, type Manifest, type ManifestEntry } from '../repository/manifest.js';
+import { ChunkTableBuilder, manifestEntry, type BackupStats, type Manifest, type ManifestEntry } from '../repository/manifest.js';
 import type { Repository } from '../repository/repository.js';
 import type { EntryInfo, PackedRecord } from '../types.js';
 import { ChunkOrderCheck } from './order-check.js';
@@ -63,15 +63,7 @@ export class RepositorySink extends Writable {
         break;
       case 'entry-end': {
         const { info, table } = this.#current!;
-        this.#entries.push({
-          name: info.name,
-          kind: info.kind,
-          size: record.size,
-          ...(info.mode !== undefined ? { mode: info.mode } : {}),
-          ...(info.mtime !== undefined ? { mtime: info.mtime } : {}),
-          ...(info.linkTarget !== undefined ? { linkTarget: info.linkTarget } : {}),
-          chunks: table.finish(),
-        });
+        this.#entries.push(manifestEntry(info, record.size, table.finish()));
         this.#current = undefined;
         break;
       }

@@ -7,7 +7,7 @@ import { createXxh64, xxh64 } from '../crypto/checksum.js';
 import { AgentvaultError } from '../errors.js';
 import type { RepositoryConfig } from '../repository/config.js';
 import type { KeyFile } from '../repository/keys.js';
-import { ChunkTableBuilder, encodeManifest, type Manifest, type ManifestEntry } from '../repository/manifest.js';
+import { ChunkTableBuilder, encodeManifest, manifestEntry, type Manifest, type ManifestEntry } from '../repository/manifest.js';
 import type { ChunkRecord, EntryInfo, PipelineRecord } from '../types.js';
 import {
   CHUNK_HEADER_LENGTH,
@@ -114,15 +114,7 @@ export class BackupStreamEncoder extends Transform {
           size.writeBigUInt64LE(BigInt(record.size));
           this.#record(RecordType.ENTRY_END, size);
           const { info, table } = this.#current!;
-          this.#entries.push({
-            name: info.name,
-            kind: info.kind,
-            size: record.size,
-            ...(info.mode !== undefined ? { mode: info.mode } : {}),
-            ...(info.mtime !== undefined ? { mtime: info.mtime } : {}),
-            ...(info.linkTarget !== undefined ? { linkTarget: info.linkTarget } : {}),
-            chunks: table.finish(),
-          });
+          this.#entries.push(manifestEntry(info, record.size, table.finish()));
           this.#current = undefined;
           break;
         }

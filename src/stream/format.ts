@@ -2,7 +2,8 @@
 // records. The encoder and decoder build on these.
 import { AgentvaultError } from '../errors.js';
 import { open, seal, AuthenticationError } from '../crypto/aead.js';
-import type { BackupType, CodecName, EntryInfo, SourceDescription } from '../types.js';
+import type { Manifest } from '../repository/manifest.js';
+import type { EntryInfo } from '../types.js';
 
 export const STREAM_MAGIC = 'AVST';
 export const STREAM_VERSION = 1;
@@ -30,15 +31,7 @@ export const COPY_LENGTH = 4 + 8 + 8;
 export const TRAILER_LENGTH = 16;
 
 /** What the manifest will say, sent before the data (the BACKUP record). */
-export interface StreamBackupInfo {
-  readonly id: string;
-  readonly created: string;
-  readonly type: BackupType;
-  readonly parent: string | null;
-  readonly source: SourceDescription;
-  readonly metadata: Readonly<Record<string, string>>;
-  readonly compression: { readonly codec: CodecName; readonly level: number };
-}
+export type StreamBackupInfo = Pick<Manifest, 'id' | 'created' | 'type' | 'parent' | 'source' | 'metadata' | 'compression'>;
 
 /** In an incremental stream: plaintext taken from the parent backup. */
 export interface CopyRecord {
