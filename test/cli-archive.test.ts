@@ -8,35 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli.js';
-import { AR, createWallet, flipByte, startArlocal, startFaultProxy, type Gateway, type TestWallet } from './helpers/arlocal.js';
+import { AR, flipByte, startArlocal, startFaultProxy } from './helpers/arlocal.js';
 import { seededBytes, tempDir } from './helpers/tmp.js';
+import { cli, funded, machine, PASSWORD } from './helpers/archive-machine.js';
 
-const PASSWORD = { AGENTVAULT_PASSWORD: 'correct horse battery staple' };
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-interface Machine {
-  readonly home: string;
-  readonly env: Record<string, string>;
-}
-
-async function machine(t: Parameters<typeof tempDir>[0], gateway: { url: string }, wallet?: TestWallet): Promise<Machine> {
-  const home = tempDir(t);
-  const env = { ...PASSWORD, AGENTVAULT_REPO: path.join(home, 'repo') };
-  const args = ['archive', 'configure', '--host', gateway.url, ...(wallet ? ['--wallet', wallet.path] : [])];
-  const configured = await runCli(args, { home, env });
-  assert.equal(configured.code, 0, configured.stderr);
-  return { home, env };
-}
-
-async function cli(m: Machine, args: string[], extra: { env?: Record<string, string | undefined>; input?: Buffer } = {}) {
-  return runCli(args, { home: m.home, env: { ...m.env, ...extra.env }, ...(extra.input ? { input: extra.input } : {}) });
-}
-
-async function funded(t: Parameters<typeof tempDir>[0], gateway: Gateway, winston = 100n * AR): Promise<TestWallet> {
-  const wallet = await createWallet(tempDir(t));
-  await gateway.mint(wallet.address, winston);
-  return wallet;
-}
 
 test('archive a multi-pack backup, watch it get mined, and restore it with --arweave on a machine with no repository', async (t) => {
   const gateway = await startArlocal(t);

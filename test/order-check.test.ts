@@ -29,3 +29,19 @@ test('ByteStreamSink refuses chunks out of order and a short entry', async () =>
   const short: PipelineRecord[] = [swapped[0]!, { ...swapped[2]!, type: 'chunk' } as PipelineRecord, { type: 'entry-end', entry: 0, size: 6 }];
   await assert.rejects(pipeline(Readable.from(short), sink()), /ended after 3 bytes of chunks, but its size is 6/);
 });
+
+test('restore sinks refuse a chunk without its bytes or with the wrong number of them', async (t) => {
+  const entry: PipelineRecord = { type: 'entry', entry: { index: 0, name: 'a', kind: 'file', size: 6 } };
+  const end: PipelineRecord = { type: 'entry-end', entry: 0, size: 6 };
+  const first: PipelineRecord = { type: 'chunk', entry: 0, offset: 0, size: 3, data: Buffer.from('abc') };
+  const empty: PipelineRecord = { type: 'chunk', entry: 0, offset: 3, size: 3, data: null };
+  const short: PipelineRecord = { type: 'chunk', entry: 0, offset: 3, size: 3, data: Buffer.from('de') };
+  const written: Buffer[] = [];
+  const sink = () => new ByteStreamSink(new Writable({ write: (c: Buffer, _e, cb) => (written.push(c), cb()) }));
+  await assert.rejects(pipeline(Readable.from([entry, first, empty, end]), sink()), /offset 3 carries no bytes instead of 3/);
+  await assert.rejects(pipeline(Readable.from([entry, first, short, end]), sink()), /offset 3 carries 2 bytes instead of 3/);
+  const target = path.join(tempDir(t), 'out.bin');
+  await assert.rejects(pipeline(Readable.from([entry, first, empty, end]), new FileSink(target)), /carries no bytes/);
+  assert.ok(!fs.existsSync(target));
+  assert.equal(Buffer.concat(written).toString(), 'abcabc', 'only the whole chunks before the bad one reached the stream');
+});

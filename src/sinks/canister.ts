@@ -48,7 +48,7 @@ export class CanisterRestoreSink extends Writable {
   #stopped = false;
   readonly #moduleHash = createHash('sha256');
   #finished = false;
-  readonly #order = new ChunkOrderCheck();
+  readonly #order = new ChunkOrderCheck(true);
 
   constructor(readonly options: CanisterSinkOptions) {
     super({ objectMode: true, highWaterMark: 16 });

@@ -26,7 +26,7 @@ abstract class FileSystemSink extends Writable {
   protected current: { info: EntryInfo; handle?: fs.FileHandle; writer?: BatchedWriter; path: string } | undefined;
   protected readonly temp: string;
   #committed = false;
-  readonly #order = new ChunkOrderCheck();
+  readonly #order = new ChunkOrderCheck(true);
 
   constructor(
     readonly target: string,

@@ -1,12 +1,17 @@
 // Every chunk verifies on its own, so a chunk in the wrong place would not be caught by its id:
 // sinks check that each chunk starts exactly where the previous one of its entry ended, and that
 // an entry's chunks add up to its size, so a reordering bug can never write wrong bytes quietly.
+// Restore sinks also require each chunk's bytes to be there and exactly its size: a record that
+// lost its data would otherwise shorten the output without failing.
 import { AgentvaultError } from '../errors.js';
 import type { PipelineRecord } from '../types.js';
 
 export class ChunkOrderCheck {
   #entry = -1;
   #expected = 0;
+
+  /** `plaintext`: chunks must carry their decoded bytes (restore sinks). */
+  constructor(readonly plaintext = false) {}
 
   check(record: PipelineRecord): void {
     switch (record.type) {
@@ -17,6 +22,9 @@ export class ChunkOrderCheck {
       case 'chunk':
         if (record.entry !== this.#entry || record.offset !== this.#expected) {
           throw new AgentvaultError('CORRUPT', `internal error: chunk of entry #${record.entry} at offset ${record.offset} arrived where entry #${this.#entry} offset ${this.#expected} was due; nothing was committed`);
+        }
+        if (this.plaintext && (record.data === null || record.data.byteLength !== record.size)) {
+          throw new AgentvaultError('CORRUPT', `internal error: chunk of entry #${record.entry} at offset ${record.offset} carries ${record.data === null ? 'no bytes' : `${record.data.byteLength} bytes`} instead of ${record.size}; nothing was committed`);
         }
         this.#expected += record.size;
         break;

@@ -9,7 +9,7 @@ export class ByteStreamSink extends Writable {
     super({ objectMode: true, highWaterMark: 16 });
   }
 
-  readonly #order = new ChunkOrderCheck();
+  readonly #order = new ChunkOrderCheck(true);
 
   override _write(record: PipelineRecord, _e: BufferEncoding, callback: (err?: Error | null) => void): void {
     try {

@@ -71,7 +71,9 @@ export class RepositorySource {
     const queue: Array<PipelineRecord | Promise<ChunkRecord>> = [];
     let queuedBytes = 0;
     const sizes = new WeakMap<Promise<ChunkRecord>, number>();
-    const recent = new Map<string, Promise<ChunkRecord>>();
+    // Stored bytes, not records: a record is handed on and decoded in place downstream, so a later
+    // repeat must not read its (by then plaintext) `data`.
+    const recent = new Map<string, Promise<Buffer>>();
     try {
       for (const [index, entry] of this.manifest.entries.entries()) {
         if (this.options.entries && !this.options.entries.has(index)) continue;
@@ -103,7 +105,7 @@ export class RepositorySource {
           const earlier = location ? recent.get(key) : undefined;
           if (earlier && location) {
             const at = offset; // `offset` moves on before the promise settles
-            const repeat = earlier.then((r) => this.#record(index, at, ref.size, ref.id, r.data!, location));
+            const repeat = earlier.then((stored) => this.#record(index, at, ref.size, ref.id, stored, location));
             repeat.catch(() => undefined);
             sizes.set(repeat, ref.size);
             queue.push(repeat);
@@ -129,7 +131,9 @@ export class RepositorySource {
           } else promise = this.#fetch(index, entry.name, offset, ref.id, ref.size);
           promise.catch(() => undefined); // surfaced in order below
           if (location && location.storedLength <= RECENT_MAX_BYTES) {
-            recent.set(key, promise);
+            const stored = promise.then((r) => r.data!);
+            stored.catch(() => undefined);
+            recent.set(key, stored);
             if (recent.size > RECENT_CHUNKS) recent.delete(recent.keys().next().value!);
           }
           sizes.set(promise, ref.size);
