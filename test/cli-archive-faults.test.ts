@@ -73,7 +73,7 @@ test('a gateway that hangs: the timeout fires, and --retry resumes without resen
   const started = Date.now();
   const hung = await runCli(['archive', 'upload', id, '--timeout', '1', '--retries', '1', '--concurrency', '1'], { home, env });
   const elapsed = Date.now() - started;
-  assert.equal(hung.code, 1);
+  assert.equal(hung.code, 1, hung.stderr);
   assert.match(hung.stderr, /did not answer POST \/chunk .* within 1 s \(gave up after 2 attempts\); 3 of \d+ chunks of transaction [\w-]{43} are acknowledged; run `agentvault archive upload \w+ --retry` to continue/);
   assert.ok(elapsed < 15_000, `our timeout, not the gateway, ended it: ${elapsed} ms`);
   const firstRun = proxy.requests.filter(isChunk);

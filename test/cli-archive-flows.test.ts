@@ -71,7 +71,7 @@ test('backup create --archive stores locally, then archives; a failing gateway k
   fs.appendFileSync(file, seededBytes(200_000, 22));
   const dead = await deadGateway();
   const down = await cli(m, ['backup', 'create', '--file', file, '--archive'], { env: { AGENTVAULT_ARWEAVE_HOST: dead } });
-  assert.equal(down.code, 1);
+  assert.equal(down.code, 1, down.stderr);
   const id = down.stdout.trim();
   assert.match(id, /^[0-9a-z]{12}$/, 'the backup id is printed before archiving starts');
   assert.match(down.stderr, new RegExp(`backup ${id} is stored in .*archiving it to Arweave failed: cannot reach ${dead} .*ECONNREFUSED.*archive upload ${id} --retry`));

@@ -85,7 +85,7 @@ test('archive a multi-pack backup, watch it get mined, and restore it with --arw
   assert.equal(fs.existsSync(path.join(other, '.local', 'share', 'agentvault', 'repository')), false, 'no repository was created');
 
   const wrong = await runCli(['backup', 'restore', '--arweave', u.tx, '--stdout'], { home: other, env: { AGENTVAULT_PASSWORD: 'wrong', AGENTVAULT_ARWEAVE_HOST: gateway.url } });
-  assert.equal(wrong.code, 1);
+  assert.equal(wrong.code, 1, wrong.stderr);
   assert.match(wrong.stderr, /wrong password/);
 
   // Found again by its tags.
@@ -109,7 +109,7 @@ test('refusals: a wallet that cannot pay, an unencrypted repository without --pu
   const { id } = JSON.parse((await cli(m, ['backup', 'create', '--file', file, '--json'])).stdout);
 
   const refused = await cli(m, ['archive', 'upload', id]);
-  assert.equal(refused.code, 1);
+  assert.equal(refused.code, 1, refused.stderr);
   const lines = refused.stderr.trim().split('\n');
   assert.equal(lines.length, 1, refused.stderr);
   assert.match(lines[0]!, new RegExp(`^agentvault: wallet ${poor.address} holds 0\\.000000001 AR \\(1000 winston\\) at .* but archiving backup ${id} .* costs 0\\.\\d+ AR \\(\\d+ winston\\); add`));
@@ -122,7 +122,7 @@ test('refusals: a wallet that cannot pay, an unencrypted repository without --pu
   const created = await cli(unencrypted, ['backup', 'create', '--file', file, '--no-encrypt', '--json']);
   const pubId = JSON.parse(created.stdout).id;
   const refusedPlain = await cli(unencrypted, ['archive', 'upload', pubId]);
-  assert.equal(refusedPlain.code, 2);
+  assert.equal(refusedPlain.code, 2, refusedPlain.stderr);
   assert.match(refusedPlain.stderr, /not encrypted.*--public/);
   const stop = gateway.autoMine(150);
   t.after(stop);
@@ -135,7 +135,7 @@ test('refusals: a wallet that cannot pay, an unencrypted repository without --pu
   const notAWallet = path.join(m.home, 'notes.json');
   fs.writeFileSync(notAWallet, JSON.stringify({ kty: 'RSA', n: 'secret-looking-value' }));
   const bad = await cli(m, ['archive', 'configure', '--wallet', notAWallet]);
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 1, bad.stderr);
   assert.match(bad.stderr, /is not an Arweave key/);
   assert.doesNotMatch(bad.stderr, /secret-looking-value/);
 });
@@ -158,7 +158,7 @@ test('a gateway that serves a damaged pack: restore --arweave detects it and wri
   const other = tempDir(t);
   const target = path.join(other, 'out.bin');
   const restored = await runCli(['backup', 'restore', '--arweave', u.tx, '--target', target], { home: other, env: { ...PASSWORD, AGENTVAULT_ARWEAVE_HOST: proxy.url } });
-  assert.equal(restored.code, 1);
+  assert.equal(restored.code, 1, restored.stderr);
   assert.match(restored.stderr, /pack [0-9a-f]{32} from http:\/\/127\.0\.0\.1:\d+ \(transaction [\w-]{43}\) is corrupt: chunk \d+ \(offset \d+\) fails its checksum/);
   assert.equal(fs.existsSync(target), false);
   assert.deepEqual(fs.readdirSync(other).filter((n) => !n.startsWith('.')), [], 'no partial files');
@@ -166,7 +166,7 @@ test('a gateway that serves a damaged pack: restore --arweave detects it and wri
   // A damaged manifest transaction is caught by its data_root.
   proxy.setRule((req) => (req.path === `/${u.tx}` ? { kind: 'transform', transform: (body) => flipByte(body) } : { kind: 'pass' }));
   const bad = await runCli(['backup', 'restore', '--arweave', u.tx, '--stdout'], { home: other, env: { ...PASSWORD, AGENTVAULT_ARWEAVE_HOST: proxy.url } });
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 1, bad.stderr);
   assert.match(bad.stderr, /does not match its signed data_root/);
   assert.equal(bad.stdoutBytes.length, 0);
 });

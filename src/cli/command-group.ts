@@ -3,6 +3,7 @@
 import { cac, type CAC, type Command } from 'cac';
 import { AgentvaultError, UsageError } from '../errors.js';
 import { CommandContext, type CommandIo } from './context.js';
+import { protectDashedIds } from './dashed-ids.js';
 import { Options } from './options.js';
 
 export type CommandAction = (ctx: CommandContext, ...args: string[]) => Promise<void>;
@@ -10,12 +11,14 @@ export type CommandAction = (ctx: CommandContext, ...args: string[]) => Promise<
 export class CommandGroup {
   readonly cli: CAC;
   #pending: Promise<void> | undefined;
+  #argv: readonly string[];
 
   constructor(
     readonly name: string,
-    readonly argv: readonly string[],
+    argv: readonly string[],
     readonly io: CommandIo,
   ) {
+    this.#argv = argv;
     this.cli = cac(`agentvault ${name}`);
     this.cli.help();
   }
@@ -29,14 +32,15 @@ export class CommandGroup {
     return (...args: unknown[]) => {
       const parsed = args.pop() as Record<string, unknown>;
       const positional = args.map((a) => (a === undefined ? a : String(a))) as string[];
-      this.#pending = fn(new CommandContext(new Options(parsed, this.argv), this.io), ...positional);
+      this.#pending = fn(new CommandContext(new Options(parsed, this.#argv), this.io), ...positional);
     };
   }
 
   /** Parses and runs; resolves once the command is done. Unknown commands are usage errors. */
   async run(): Promise<void> {
+    this.#argv = protectDashedIds(this.#argv, this.#valueOptions());
     try {
-      this.cli.parse(['node', `agentvault ${this.name}`, ...this.argv], { run: false });
+      this.cli.parse(['node', `agentvault ${this.name}`, ...this.#argv], { run: false });
     } catch (err) {
       throw asUsageError(err);
     }
@@ -53,6 +57,18 @@ export class CommandGroup {
       throw asUsageError(err);
     }
     await this.#pending;
+  }
+
+  /** Every `--name` of the group's commands that requires a value (`--name <value>`). */
+  #valueOptions(): Set<string> {
+    const names = new Set<string>();
+    for (const command of [this.cli.globalCommand, ...this.cli.commands]) {
+      for (const option of command.options) {
+        if (!option.rawName.includes('<')) continue;
+        for (const part of option.rawName.split(/[\s,]+/)) if (part.startsWith('--')) names.add(part);
+      }
+    }
+    return names;
   }
 }
 

@@ -106,8 +106,8 @@ export async function archiveCredentials(ctx: CommandContext, encrypted: boolean
 }
 
 /**
- * A transaction id argument. Ids are base64url and one in 64 starts with "-", which a parser
- * takes for an option: such an id can be given after `--` (`archive status -- -abc…`).
+ * A transaction id argument: the positional one, or the first after `--` (where CommandGroup moves
+ * an id that starts with "-", see dashed-ids.ts, and where a user may put one).
  */
 export function txArgument(ctx: CommandContext, positional: string | undefined, required: boolean): string | undefined {
   const rest = ctx.opts.parsed['--'];
