@@ -74,6 +74,40 @@ describe('codecs', () => {
   });
 });
 
+describe('compressInto / decompressInto (the workers\' no-allocation path)', () => {
+  for (const name of CODEC_NAMES) {
+    it(`${name}: reads back what compress writes, into and out of the caller's buffers`, () => {
+      const codec = createCodec(name);
+      const scratch = Buffer.alloc(codec.compressBound(70_000));
+      for (const [label, input] of INPUTS) {
+        const n = codec.compressInto(input, scratch);
+        const stored = Buffer.from(scratch.subarray(0, n));
+        assert.ok(codec.decompress(stored, input.length).equals(input), `${label}: compress() reads it`);
+        const out = Buffer.alloc(input.length);
+        assert.equal(codec.decompressInto(stored, out), input.length, label);
+        assert.ok(out.equals(input), label);
+      }
+    });
+
+    it(`${name}: output of the wrong length is never reported as the right one`, () => {
+      const codec = createCodec(name);
+      const input = INPUTS[2]![1];
+      const scratch = Buffer.alloc(codec.compressBound(input.length));
+      const stored = scratch.subarray(0, codec.compressInto(input, scratch));
+      const short = Buffer.alloc(input.length - 1);
+      let written: number | undefined;
+      try {
+        written = codec.decompressInto(stored, short);
+      } catch {
+        written = undefined; // refusing is fine too
+      }
+      assert.notEqual(written, short.length);
+      const long = Buffer.alloc(input.length + 1);
+      assert.notEqual(codec.decompressInto(stored, long), long.length);
+    });
+  }
+});
+
 describe('codec bytes', () => {
   const EXPECTED: Record<CodecName, number> = { none: 0, zstd: 1, brotli: 2, gzip: 3 };
 

@@ -218,3 +218,26 @@ describe('chunkRefs', () => {
     }
   });
 });
+
+describe('large manifests', () => {
+  it('a chunk table longer than one base64 slice, not a multiple of 3 bytes, round-trips and its JSON is standard', async () => {
+    const { Decompressor } = await import('zstd-napi');
+    const big = randomBytes(CHUNK_REF_LENGTH * 100_001); // 3.6 MB: two slices and a remainder
+    const m = manifest('mfz3k2abig01', {
+      entries: [
+        { name: 'a "quoted" \\ name', kind: 'file', size: 1, chunks: big },
+        { name: 'second', kind: 'file', size: 5, chunks: chunkTable([[4, 5]]) },
+      ],
+    });
+    for (const key of [undefined, randomBytes(32)]) {
+      const decoded = decodeManifest(m.id, encodeManifest(m, key), key);
+      assert.ok(decoded.entries[0]!.chunks.equals(big));
+      assert.equal(decoded.entries[0]!.name, 'a "quoted" \\ name');
+      assert.ok(decoded.entries[1]!.chunks.equals(m.entries[1]!.chunks));
+    }
+    const plain = encodeManifest(m, undefined);
+    const json = JSON.parse(new Decompressor().decompress(plain.subarray(8)).toString('utf8'));
+    const expected = JSON.parse(JSON.stringify({ ...m, entries: m.entries.map((e) => ({ ...e, chunks: e.chunks.toString('base64') })) }));
+    assert.deepEqual(json, expected, 'the same JSON a plain JSON.stringify of the manifest gives');
+  });
+});

@@ -16,15 +16,24 @@ export class AuthenticationError extends Error {
 
 export function seal(key: Uint8Array, plain: Uint8Array, aad: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(NONCE_LENGTH + plain.byteLength + TAG_LENGTH);
+  sealInto(key, plain, aad, out);
+  return out;
+}
+
+/** Large inputs go through the cipher in slices, so no second copy of the whole output exists. */
+const SEAL_SLICE = 1 << 20;
+
+/** Seals into `out`, exactly SEAL_OVERHEAD + plain.byteLength bytes long. */
+export function sealInto(key: Uint8Array, plain: Uint8Array, aad: Uint8Array, out: Buffer): void {
+  if (out.length !== NONCE_LENGTH + plain.byteLength + TAG_LENGTH) throw new RangeError('sealInto: output length must be the plaintext length plus SEAL_OVERHEAD');
   const nonce = out.subarray(0, NONCE_LENGTH);
   randomBytes(NONCE_LENGTH).copy(nonce);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
   let at = NONCE_LENGTH;
-  at += cipher.update(plain).copy(out, at);
+  for (let from = 0; from < plain.byteLength; from += SEAL_SLICE) at += cipher.update(plain.subarray(from, from + SEAL_SLICE)).copy(out, at);
   at += cipher.final().copy(out, at);
   cipher.getAuthTag().copy(out, at);
-  return out;
 }
 
 export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {

@@ -113,11 +113,19 @@ function nonce(): Buffer {
 const aad = Buffer.alloc(37);
 aad.write('AVC1', 0, 'latin1');
 
+// Every chunk is compressed into this one buffer, never into a fresh allocation.
+const scratch = Buffer.allocUnsafeSlow(codec.compressBound(config.chunker.max));
+
+// A batch is sealed into this buffer, reused; only the exact stored bytes are copied out. A fresh
+// buffer per batch cost a page fault per 4 KiB and, freed, fragmented the heap.
+let sealScratch = Buffer.allocUnsafeSlow(0);
+
 function seal(task: SealTask): { result: SealResult; transfer: ArrayBuffer[] } {
   const n = task.refs.length / 3;
   let capacity = 0;
   for (let i = 0; i < n; i++) capacity += task.refs[i * 3 + 2]! + 28;
-  const out = Buffer.from(new ArrayBuffer(capacity));
+  if (sealScratch.length < capacity) sealScratch = Buffer.allocUnsafeSlow(Math.max(capacity, 2 << 20));
+  const out = sealScratch;
   const lengths = new Int32Array(n);
   const codecs = new Uint8Array(n);
   const checksums = new BigUint64Array(n);
@@ -127,9 +135,9 @@ function seal(task: SealTask): { result: SealResult; transfer: ArrayBuffer[] } {
     let body: Buffer = plain;
     let codecName: CodecName = 'none';
     if (config.codec !== 'none') {
-      const compressed = codec.compress(plain);
-      if (compressed.length < plain.length) {
-        body = compressed;
+      const compressedLength = codec.compressInto(plain, scratch);
+      if (compressedLength < plain.length) {
+        body = scratch.subarray(0, compressedLength);
         codecName = config.codec;
       }
     }

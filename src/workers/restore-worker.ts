@@ -62,16 +62,17 @@ function open(task: OpenTask): { result: OpenResult; transfer: ArrayBuffer[] } {
       }
       body = opened;
     }
-    let out: Buffer;
+    // Straight into the batch's output: no buffer per chunk.
+    const out = plain.subarray(at, at + c.plainLength);
+    let written: number;
     try {
-      out = codecs.get(codec).decompress(body, c.plainLength);
+      written = codecs.get(codec).decompressInto(body, out);
     } catch {
       return { result: { ok: false, index: i, reason: `does not decompress (${codec})` }, transfer: [] };
     }
-    if (out.length !== c.plainLength || !hasher.id(out).equals(id)) return { result: { ok: false, index: i, reason: 'is corrupt (content does not match its id)' }, transfer: [] };
-    out.copy(plain, at);
-    lengths[i] = out.length;
-    at += out.length;
+    if (written !== c.plainLength || !hasher.id(out).equals(id)) return { result: { ok: false, index: i, reason: 'is corrupt (content does not match its id)' }, transfer: [] };
+    lengths[i] = written;
+    at += written;
   }
   return { result: { ok: true, plain: plain.buffer as ArrayBuffer, lengths }, transfer: [plain.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer] };
 }
