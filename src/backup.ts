@@ -35,6 +35,7 @@ import type { BackupTask, BackupTaskResult } from './workers/backup-worker.js';
 import { ProgressStage, type ProgressListener } from './stages/progress.js';
 import type { BackupType, CodecName, SourceDescription } from './types.js';
 import { defaultLevel } from './codecs/index.js';
+import { IdSet } from './repository/id-set.js';
 
 export interface BackupOptions {
   readonly repository: Repository;
@@ -144,14 +145,14 @@ function dedupScope(type: BackupType, index: ChunkIndex, parent: Manifest | unde
   if (type === 'incremental') return index;
   if (type === 'full') {
     const referenced = chunkIdSet(all);
-    return { has: (id) => index.has(id) && !referenced.has(id.toString('latin1')) };
+    return { has: (id) => index.has(id) && !referenced.has(id) };
   }
   const inParent = chunkIdSet([parent!]);
-  return { has: (id) => inParent.has(id.toString('latin1')) && index.has(id) };
+  return { has: (id) => inParent.has(id) && index.has(id) };
 }
 
-function chunkIdSet(manifests: readonly Manifest[]): Set<string> {
-  const ids = new Set<string>();
-  for (const m of manifests) for (const entry of m.entries) for (const ref of chunkRefs(entry)) ids.add(ref.id.toString('latin1'));
+function chunkIdSet(manifests: readonly Manifest[]): IdSet {
+  const ids = new IdSet();
+  for (const m of manifests) for (const entry of m.entries) for (const ref of chunkRefs(entry)) ids.add(ref.id);
   return ids;
 }

@@ -151,8 +151,22 @@ export class Repository {
   }
 
   async loadIndex(): Promise<ChunkIndex> {
-    const index = new ChunkIndex();
-    for (const { file } of await this.readLiveIndexFiles()) for (const pack of file.packs) index.addPack(pack);
+    // One decoded index file at a time (all of them decoded at once were the peak of a restore).
+    // Which files are superseded is only known once every file is read: when some are (after a
+    // prune that was interrupted), the index is built again from the live ones.
+    const ids: string[] = [];
+    for await (const f of this.store.list('index')) ids.push(f.name);
+    let index = new ChunkIndex();
+    const superseded = new Set<string>();
+    for (const id of ids) {
+      const file = decodeIndexFile(id, await this.store.read('index', id), this.metaKey);
+      for (const old of file.supersedes) superseded.add(old);
+      for (const pack of file.packs) index.addPack(pack);
+    }
+    if (ids.some((id) => superseded.has(id))) {
+      index = new ChunkIndex();
+      for (const { file } of await this.readLiveIndexFiles()) for (const pack of file.packs) index.addPack(pack);
+    }
     return index;
   }
 

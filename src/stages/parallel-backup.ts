@@ -17,6 +17,7 @@ import type { WorkerPool } from '../workers/pool.js';
 import type { ChunkRecord, PipelineRecord, SourceRecord } from '../types.js';
 import type { ChunkLookup } from './dedup.js';
 import { STAGE_HIGH_WATER_MARK } from './record-transform.js';
+import { IdSet } from '../repository/id-set.js';
 
 export interface ParallelBackupOptions {
   readonly pool: WorkerPool<BackupTask, BackupTaskResult>;
@@ -65,7 +66,7 @@ export class ParallelBackupStage extends Transform {
   readonly #hasher: ChunkIdHasher;
   readonly #segmentBytes: number;
   readonly #maxInFlight: number;
-  readonly #seen = new Set<string>();
+  readonly #seen = new IdSet();
   /** Output in input order: ready records or promises of them. */
   readonly #out: Array<{ records: PipelineRecord[] | Promise<PipelineRecord[]>; segment: boolean }> = [];
   #readWaiter: (() => void) | undefined;
@@ -325,10 +326,9 @@ export class ParallelBackupStage extends Transform {
     for (const chunk of chunks) {
       const record: ChunkRecord = { type: 'chunk', entry: entry.index, offset: entry.offset, size: chunk.length, data: null, id: chunk.id };
       entry.offset += chunk.length;
-      const key = chunk.id.toString('latin1');
-      if (this.#seen.has(key) || this.options.destination.has(chunk.id)) record.known = true;
+      if (this.#seen.has(chunk.id) || this.options.destination.has(chunk.id)) record.known = true;
       else {
-        this.#seen.add(key);
+        this.#seen.add(chunk.id);
         fresh.push({ chunk, record });
       }
       records.push(record);

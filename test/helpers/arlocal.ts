@@ -14,6 +14,7 @@ interface ArLocalInternals {
   app: { listen: (port: number, cb?: () => void) => http.Server; callback(): http.RequestListener };
   start(): Promise<void>;
   stop(): Promise<void>;
+  log: { logInFile(args: unknown[]): void };
 }
 
 type ArLocalConstructor = new (port?: number, showLogs?: boolean, dbPath?: string, persist?: boolean) => ArLocalInternals;
@@ -51,7 +52,11 @@ export interface Gateway {
 export async function startArlocal(t: { after(fn: () => unknown): void }): Promise<Gateway> {
   const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentvault-arlocal-'));
   const ArLocal = loadArLocal();
-  const instance = new ArLocal(0, false, dbDir, false);
+  // persist=true: arlocal otherwise unlinks ./logs in the cwd on start, which races when two test
+  // files start one at once (ENOENT). Our dbDir is fresh and removed by stop() anyway.
+  const instance = new ArLocal(0, false, dbDir, true);
+  // …and it appends every request to ./logs in the cwd: not in the checkout.
+  instance.log.logInFile = () => undefined;
   let server: http.Server | undefined;
   // Any free port on loopback (arlocal's own default is 1984 on every interface).
   instance.app.listen = (_port, cb) => {
