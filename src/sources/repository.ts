@@ -26,12 +26,37 @@ const RECENT_MAX_BYTES = 4096;
 
 /** Largest single read of consecutive chunks. */
 const MAX_RUN_BYTES = 4 << 20;
+/** Most chunks handed on as one run (a run of repeated zero pages reads nothing). */
+const MAX_RUN_CHUNKS = 1024;
 
+/** One chunk of a run: its bytes are in this run's read, or (a repeat) in an earlier run's. */
+interface RunSlot {
+  readonly entry: number;
+  readonly entryName: string;
+  readonly offset: number;
+  readonly id: Buffer;
+  readonly size: number;
+  readonly location: ChunkLocation;
+  /** Where the stored bytes are: in a run's read (from its start), or a copy of a repeated chunk's. */
+  readonly at: RunBytes;
+}
+
+type RunBytes = { readonly holder: ReadRun; readonly from: number; readonly length: number } | { readonly copy: Promise<Buffer> };
+
+/** Chunks stored back to back in one pack, read with one call; records are made per run, not per chunk. */
 interface ReadRun {
   readonly packId: string;
   readonly start: number;
   end: number;
-  bytes: Promise<Buffer> | undefined;
+  readonly slots: RunSlot[];
+  bytes?: Promise<Buffer>;
+  plainBytes: number;
+}
+
+/** A queued run: its records, once read. */
+interface PendingRun {
+  readonly records: Promise<ChunkRecord[]>;
+  readonly plainBytes: number;
 }
 
 export class RepositorySource {
@@ -68,15 +93,36 @@ export class RepositorySource {
 
   async *#generate(): AsyncGenerator<PipelineRecord> {
     const limit = this.options.readAheadBytes ?? 16 << 20;
-    const queue: Array<PipelineRecord | Promise<ChunkRecord>> = [];
+    const queue: Array<PipelineRecord | PendingRun> = [];
     let queuedBytes = 0;
-    const sizes = new WeakMap<Promise<ChunkRecord>, number>();
-    // Stored bytes, not records: a record is handed on and decoded in place downstream, so a later
-    // repeat must not read its (by then plaintext) `data`.
-    const recent = new Map<string, Promise<Buffer>>();
+    // Small chunks seen lately, for repeats. Once their run is closed they are kept as copies:
+    // a view would keep the whole run's read (up to 4 MiB) alive.
+    const recent = new Map<string, RunBytes>();
+    let run: ReadRun | undefined;
+    const close = () => {
+      if (!run) return;
+      const closing = run;
+      run = undefined;
+      // The run is complete once closed: its read starts now.
+      if (closing.end > closing.start) {
+        const bytes = this.#packs.read(closing.packId, closing.start, closing.end - closing.start);
+        closing.bytes = bytes;
+        for (const [key, at] of recent) {
+          if (!('holder' in at) || at.holder !== closing) continue;
+          const copy = bytes.then((b) => Buffer.from(b.subarray(at.from, at.from + at.length)));
+          copy.catch(() => undefined);
+          recent.set(key, { copy });
+        }
+      }
+      const records = this.#runRecords(closing);
+      records.catch(() => undefined); // surfaced in order below
+      queue.push({ records, plainBytes: closing.plainBytes });
+      queuedBytes += closing.plainBytes;
+    };
     try {
       for (const [index, entry] of this.manifest.entries.entries()) {
         if (this.options.entries && !this.options.entries.has(index)) continue;
+        close();
         queue.push({
           type: 'entry',
           entry: {
@@ -90,85 +136,83 @@ export class RepositorySource {
           },
         });
         let offset = 0;
-        let run: ReadRun | undefined;
         for (const ref of chunkRefs(entry)) {
           if (this.options.omit?.(ref.id)) {
-            run = undefined;
+            close();
             queue.push({ type: 'chunk', entry: index, offset, size: ref.size, id: ref.id, data: null, known: true });
             offset += ref.size;
             continue;
           }
           const location = this.index.get(ref.id);
-          // A chunk met again (zero pages!) is served from what was read for it before, so it
-          // neither costs a read nor breaks the run of chunks stored back to back.
-          const key = ref.id.toString('latin1');
-          const earlier = location ? recent.get(key) : undefined;
-          if (earlier && location) {
-            const at = offset; // `offset` moves on before the promise settles
-            const repeat = earlier.then((stored) => this.#record(index, at, ref.size, ref.id, stored, location));
-            repeat.catch(() => undefined);
-            sizes.set(repeat, ref.size);
-            queue.push(repeat);
-            queuedBytes += ref.size;
+          if (!location) {
+            // Not indexed: checkComplete() was skipped. Fails in order, naming the chunk.
+            close();
+            const at = offset;
+            const records = this.#fetch(index, entry.name, at, ref.id, ref.size).then((r) => [r]);
+            records.catch(() => undefined);
+            queue.push({ records, plainBytes: ref.size });
             offset += ref.size;
             continue;
           }
-          // Chunks stored back to back in one pack are read with one call. Records are handed on
-          // only between runs: a run's read starts once we wait, so it must be complete by then.
-          if (!run || !location || run.bytes !== undefined || location.packId !== run.packId || location.offset !== run.end || run.end - run.start + location.storedLength > MAX_RUN_BYTES) {
+          // A chunk met again (zero pages!) is served from what was read for it before, so it
+          // neither costs a read nor breaks the run of chunks stored back to back.
+          const key = location.storedLength <= RECENT_MAX_BYTES ? ref.id.toString('latin1') : undefined;
+          const earlier = key !== undefined ? recent.get(key) : undefined;
+          const full = !run || run.slots.length >= MAX_RUN_CHUNKS;
+          if (full || (!earlier && (location.packId !== run!.packId || location.offset !== run!.end || run!.end - run!.start + location.storedLength > MAX_RUN_BYTES))) {
+            close();
             while (queuedBytes > limit) {
               const next = queue.shift()!;
-              if (next instanceof Promise) queuedBytes -= sizes.get(next)!;
-              yield await next;
+              if ('records' in next) {
+                queuedBytes -= next.plainBytes;
+                for (const r of await next.records) yield r;
+              } else yield next;
             }
-            run = location ? { packId: location.packId, start: location.offset, end: location.offset, bytes: undefined } : undefined;
+            run = { packId: location.packId, start: location.offset, end: location.offset, slots: [], plainBytes: 0 };
           }
-          let promise: Promise<ChunkRecord>;
-          if (run && location) {
-            const from = run.end - run.start;
-            run.end += location.storedLength;
-            promise = this.#fromRun(run, from, location, index, entry.name, offset, ref.id, ref.size);
-          } else promise = this.#fetch(index, entry.name, offset, ref.id, ref.size);
-          promise.catch(() => undefined); // surfaced in order below
-          if (location && location.storedLength <= RECENT_MAX_BYTES) {
-            const stored = promise.then((r) => r.data!);
-            stored.catch(() => undefined);
-            recent.set(key, stored);
-            if (recent.size > RECENT_CHUNKS) recent.delete(recent.keys().next().value!);
+          let at: RunBytes;
+          if (earlier) at = earlier;
+          else {
+            at = { holder: run!, from: run!.end - run!.start, length: location.storedLength };
+            run!.end += location.storedLength;
+            if (key !== undefined) {
+              recent.set(key, at);
+              if (recent.size > RECENT_CHUNKS) recent.delete(recent.keys().next().value!);
+            }
           }
-          sizes.set(promise, ref.size);
-          queue.push(promise);
-          queuedBytes += ref.size;
+          run!.slots.push({ entry: index, entryName: entry.name, offset, id: ref.id, size: ref.size, location, at });
+          run!.plainBytes += ref.size;
           offset += ref.size;
         }
+        close();
         if (offset !== entry.size) throw new AgentvaultError('CORRUPT', `backup ${this.manifest.id}: entry ${JSON.stringify(entry.name)} lists ${offset} bytes of chunks but ${entry.size} bytes of size`);
         queue.push({ type: 'entry-end', entry: index, size: entry.size });
       }
-      while (queue.length > 0) yield await queue.shift()!;
+      while (queue.length > 0) {
+        const next = queue.shift()!;
+        if ('records' in next) for (const r of await next.records) yield r;
+        else yield next;
+      }
     } finally {
       await this.#closeAll();
     }
   }
 
-  /** A chunk out of a coalesced read; on any trouble, the chunk is fetched alone (other copies too). */
-  async #fromRun(run: ReadRun, from: number, location: ChunkLocation, entry: number, entryName: string, offset: number, id: Buffer, size: number): Promise<ChunkRecord> {
-    // The run's read starts on the first wait of the generator, which happens only between runs.
-    await Promise.resolve();
-    run.bytes ??= this.#readRun(run);
-    try {
-      const bytes = await run.bytes;
-      const stored = bytes.subarray(from, from + location.storedLength);
-      if (xxh64(stored) === location.checksum) return this.#record(entry, offset, size, id, stored, location);
-    } catch (err) {
-      if (!(err instanceof AgentvaultError)) throw err;
+  /** A run's records; a chunk whose bytes fail their checksum (or whose read failed) is fetched alone, other copies too. */
+  async #runRecords(run: ReadRun): Promise<ChunkRecord[]> {
+    const records: ChunkRecord[] = [];
+    for (const slot of run.slots) {
+      let stored: Buffer | undefined;
+      try {
+        const { at } = slot;
+        stored = 'copy' in at ? await at.copy : (await at.holder.bytes!).subarray(at.from, at.from + at.length);
+      } catch (err) {
+        if (!(err instanceof AgentvaultError)) throw err;
+      }
+      if (stored && xxh64(stored) === slot.location.checksum) records.push(this.#record(slot.entry, slot.offset, slot.size, slot.id, stored, slot.location));
+      else records.push(await this.#fetch(slot.entry, slot.entryName, slot.offset, slot.id, slot.size));
     }
-    return this.#fetch(entry, entryName, offset, id, size);
-  }
-
-  #readRun(run: ReadRun): Promise<Buffer> {
-    // Plain memory: a fresh SharedArrayBuffer costs a page fault per 4 KiB on first touch (reading
-    // into one was 5x slower here); handing a run to a worker copies it once, at memcpy speed.
-    return this.#packs.read(run.packId, run.start, run.end - run.start);
+    return records;
   }
 
   #record(entry: number, offset: number, size: number, id: Buffer, stored: Buffer, location: ChunkLocation): ChunkRecord {

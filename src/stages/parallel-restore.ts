@@ -75,6 +75,9 @@ export class ParallelRestoreStage extends Transform {
     const chunks = records.filter((r): r is ChunkRecord => r.type === 'chunk' && r.data !== null);
     if (chunks.length === 0) return records;
     const keys: Buffer[] = [];
+    // By object first: the index hands out one Buffer per pack key, so the string key (80 bytes
+    // turned into a string per chunk) is only built for keys not seen as objects yet.
+    const keyByObject = new Map<Buffer, number>();
     const keyIndex = new Map<string, number>();
     const ids = new Uint8Array(chunks.length * 32);
     // The batch's stored bytes, copied once into one buffer that is transferred: posting the
@@ -89,16 +92,26 @@ export class ParallelRestoreStage extends Transform {
       let key = -1;
       if (c.sealed) {
         if (!c.wrappedKey) throw new AgentvaultError('CORRUPT', 'a sealed chunk has no data key');
-        const k = c.wrappedKey.toString('latin1');
-        key = keyIndex.get(k) ?? -1;
+        key = keyByObject.get(c.wrappedKey) ?? -1;
         if (key < 0) {
-          key = keys.push(this.options.dataKey(c.wrappedKey)) - 1;
-          keyIndex.set(k, key);
+          const k = c.wrappedKey.toString('latin1');
+          key = keyIndex.get(k) ?? -1;
+          if (key < 0) {
+            key = keys.push(this.options.dataKey(c.wrappedKey)) - 1;
+            keyIndex.set(k, key);
+          }
+          keyByObject.set(c.wrappedKey, key);
         }
       }
       const data = c.data!;
       data.copy(packed, packedAt);
-      refs.set([0, packedAt, data.length, c.size, codecByte(c.codec ?? 'none'), key], i * 6);
+      const r = i * 6;
+      refs[r] = 0;
+      refs[r + 1] = packedAt;
+      refs[r + 2] = data.length;
+      refs[r + 3] = c.size;
+      refs[r + 4] = codecByte(c.codec ?? 'none');
+      refs[r + 5] = key;
       packedAt += data.length;
       if (c.checksum === undefined) throw new AgentvaultError('CORRUPT', 'a stored chunk has no checksum');
       checksums[i] = c.checksum;
