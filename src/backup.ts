@@ -110,7 +110,12 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const stages: Transform[] = [];
     if (workers > 0) {
       pool = new WorkerPool(workerScript('backup-worker'), workers, { chunker, chunkId: config.chunkId, idKey: keys.write.idKey, codec, level, ...(dataKey ? { dataKey } : {}) });
-      stages.push(new ParallelBackupStage({ pool, chunker, chunkId: config.chunkId, idKey: keys.write.idKey, destination, encrypted: dataKey !== undefined }));
+      const parallel = new ParallelBackupStage({ pool, chunker, chunkId: config.chunkId, idKey: keys.write.idKey, destination, encrypted: dataKey !== undefined });
+      // All its output taken, no task is left: the workers' memory goes before the last pack,
+      // the index and the manifest are written (the end of a backup is its memory peak).
+      const closing = pool;
+      parallel.once('end', () => void closing.close());
+      stages.push(parallel);
     } else {
       stages.push(new ChunkStage(chunker), new HashStage(config.chunkId, keys.write.idKey), new DedupStage(destination), new CompressStage(codec, level));
       if (dataKey) stages.push(new EncryptStage(dataKey));
