@@ -139,6 +139,9 @@ export interface PackItem {
 export function assemblePack(items: readonly PackItem[], metaKey: Buffer | undefined): PackRecord {
   const packId = randomHexId(16);
   const keys: Buffer[] = [];
+  // Looked up by object first (a backup run seals every chunk with one key object), by bytes only
+  // for a key object not met yet: no 80-byte string per chunk.
+  const byObject = new Map<Buffer, number>();
   const keyIndexes = new Map<string, number>();
   const entries: PackedChunk[] = [];
   const parts: Buffer[] = [packHeader(metaKey !== undefined)];
@@ -146,13 +149,17 @@ export function assemblePack(items: readonly PackItem[], metaKey: Buffer | undef
   for (const item of items) {
     let keyIndex = 0;
     if (item.wrappedKey) {
-      const k = item.wrappedKey.toString('latin1');
-      let i = keyIndexes.get(k);
+      let i = byObject.get(item.wrappedKey);
       if (i === undefined) {
-        i = keys.length;
-        if (i > 255) throw new Error('a pack can hold at most 256 data keys');
-        keys.push(item.wrappedKey);
-        keyIndexes.set(k, i);
+        const k = item.wrappedKey.toString('latin1');
+        i = keyIndexes.get(k);
+        if (i === undefined) {
+          i = keys.length;
+          if (i > 255) throw new Error('a pack can hold at most 256 data keys');
+          keys.push(item.wrappedKey);
+          keyIndexes.set(k, i);
+        }
+        byObject.set(item.wrappedKey, i);
       }
       keyIndex = i;
     }
