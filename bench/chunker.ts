@@ -4,6 +4,23 @@
  * Prints median-of-3 throughput in MB/s (1 MB = 2^20 bytes) after one warm-up run per input.
  */
 import { chunkLengths, type FastCdcParams } from '../src/chunker/fastcdc.js';
+import { WasmFastCdc } from '../src/chunker/fastcdc-wasm.js';
+
+/**
+ * The two implementations (the same chunks): JavaScript, and WebAssembly over the whole input at
+ * once, one instance per parameter set as in a worker (its memory grown once, in the warm-up; the
+ * copy into it is timed).
+ */
+const wasmInstances = new Map<FastCdcParams, WasmFastCdc>();
+const CHUNKERS = {
+  js: (data: Uint8Array, params: FastCdcParams) => chunkLengths(data, params).length,
+  wasm: (data: Uint8Array, params: FastCdcParams) => {
+    let chunker = wasmInstances.get(params);
+    if (!chunker) wasmInstances.set(params, (chunker = new WasmFastCdc(params)));
+    return chunker.cutAll(data, 0, data.length, true).length;
+  },
+};
+type ChunkerName = keyof typeof CHUNKERS;
 
 const MiB = 1 << 20;
 const PAGE_SIZE = 64 * 1024;
@@ -74,13 +91,14 @@ interface Measurement {
   meanChunk: number;
 }
 
-function measure(data: Uint8Array, params: FastCdcParams, runs = 3): Measurement {
-  chunkLengths(data, params); // warm-up: JIT and gear tables
+function measure(data: Uint8Array, params: FastCdcParams, chunker: ChunkerName, runs = 3): Measurement {
+  const count = CHUNKERS[chunker];
+  count(data, params); // warm-up: JIT and gear tables
   const rates: number[] = [];
   let chunks = 0;
   for (let run = 0; run < runs; run++) {
     const t0 = process.hrtime.bigint();
-    chunks = chunkLengths(data, params).length;
+    chunks = count(data, params);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     rates.push(data.length / MiB / seconds);
   }
@@ -104,15 +122,20 @@ const paramSets: FastCdcParams[] = [
 
 console.log(`node ${process.version}; generating a ${imageMiB} MiB canister-like image...`);
 const image = canisterImage(imageMiB * MiB, 20240601);
-for (const params of paramSets) {
-  report(`mixed image, avg ${params.avg / 1024} KiB (min ${params.min / 1024}K max ${params.max / 1024}K)`, measure(image, params));
+for (const chunker of ['js', 'wasm'] as const) {
+  for (const params of paramSets) {
+    report(`${chunker}: mixed image, avg ${params.avg / 1024} KiB (min ${params.min / 1024}K max ${params.max / 1024}K)`, measure(image, params, chunker));
+  }
 }
 
 const other = 64 * MiB;
 const random = new Uint8Array(other);
 new Prng(99).fillRandom(random);
-report('all-random 64 MiB, avg 8 KiB', measure(random, paramSets[0]!));
-report('all-zero 64 MiB, avg 8 KiB', measure(new Uint8Array(other), paramSets[0]!));
+const zero = new Uint8Array(other);
 const text = new Uint8Array(other);
 for (let at = 0; at < other; at += PAGE_SIZE) fillJsonRecords(text.subarray(at, at + PAGE_SIZE), new Prng(at + 1));
-report('all-JSON-text 64 MiB, avg 8 KiB', measure(text, paramSets[0]!));
+for (const chunker of ['js', 'wasm'] as const) {
+  report(`${chunker}: all-random 64 MiB, avg 8 KiB`, measure(random, paramSets[0]!, chunker));
+  report(`${chunker}: all-zero 64 MiB, avg 8 KiB`, measure(zero, paramSets[0]!, chunker));
+  report(`${chunker}: all-JSON-text 64 MiB, avg 8 KiB`, measure(text, paramSets[0]!, chunker));
+}

@@ -321,3 +321,33 @@ export function chunkLengths(data: Uint8Array, params: FastCdcParams): number[] 
   }
   return lengths;
 }
+
+/** The 64-bit tables and masks of a parameter set, for the WebAssembly chunker (fastcdc-wasm.ts). */
+export interface FastCdcTables {
+  /** gear[b] ^ seed. */
+  readonly odd: BigUint64Array;
+  /** (gear[b] ^ seed) << 1, mod 2^64. */
+  readonly even: BigUint64Array;
+  /** The state a run of byte b settles into: F = (F << 2) + even[b] + odd[b], mod 2^64. */
+  readonly fixed: BigUint64Array;
+  /** The harder mask (before the center) and the easier one (after). */
+  readonly maskS: bigint;
+  readonly maskL: bigint;
+}
+
+export function fastCdcTables(params: FastCdcParams): FastCdcTables {
+  validateFastCdcParams(params);
+  const odd = new BigUint64Array(256);
+  const even = new BigUint64Array(256);
+  const fixed = new BigUint64Array(256);
+  for (let b = 0; b < 256; b++) {
+    odd[b] = PUBLISHED_GEAR[b]! ^ params.seed;
+    even[b] = (odd[b]! << 1n) & U64;
+    let state = 0n;
+    // 32 pair steps shift every older bit out of 64; a few more for good measure.
+    for (let step = 0; step < 40; step++) state = ((state << 2n) + even[b]! + odd[b]!) & U64;
+    fixed[b] = state;
+  }
+  const bits = Math.round(Math.log2(params.avg));
+  return { odd, even, fixed, maskS: MASKS_BY_BITS.get(bits + params.normalization)!, maskL: MASKS_BY_BITS.get(bits - params.normalization)! };
+}

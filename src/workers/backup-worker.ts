@@ -4,7 +4,8 @@
 // Inputs are views of SharedArrayBuffers (no copies); outputs are transferred back.
 import { createCipheriv, randomFillSync } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { FastCdc2020, type FastCdcParams } from '../chunker/fastcdc.js';
+import type { FastCdcParams } from '../chunker/fastcdc.js';
+import { WasmFastCdc } from '../chunker/fastcdc-wasm.js';
 import { codecByte, createCodec } from '../codecs/index.js';
 import { createChunkIdHasher, type ChunkIdAlgorithm } from '../crypto/chunk-id.js';
 import { xxh64 } from '../crypto/checksum.js';
@@ -57,7 +58,8 @@ export type BackupTask = CutHashTask | SealTask;
 export type BackupTaskResult = CutHashResult | SealResult;
 
 const config = workerData as BackupWorkerConfig;
-const chunker = new FastCdc2020(config.chunker);
+// The WebAssembly chunker: the same cuts as FastCdc2020, ~2.5x faster (fastcdc-wasm.ts).
+const chunker = new WasmFastCdc(config.chunker);
 const hasher = createChunkIdHasher(config.chunkId, config.idKey);
 const codec = createCodec(config.codec, config.level);
 const dataKey = config.dataKey ? Buffer.from(config.dataKey) : undefined;
@@ -79,23 +81,14 @@ function chunkId(view: Buffer): Buffer {
 }
 
 function cutHash(task: CutHashTask): { result: CutHashResult; transfer: ArrayBuffer[] } {
-  const data = new Uint8Array(task.data);
-  const lengths: number[] = [];
-  let pos = task.start;
-  while (pos < task.end) {
-    const length = chunker.cut(data, pos, task.end, task.final);
-    if (length <= 0) break;
-    lengths.push(length);
-    pos += length;
-  }
+  const lengths = chunker.cutAll(new Uint8Array(task.data), task.start, task.end, task.final);
   const ids = new Uint8Array(new ArrayBuffer(lengths.length * 32));
-  pos = task.start;
+  let pos = task.start;
   lengths.forEach((length, i) => {
     ids.set(chunkId(Buffer.from(task.data, pos, length)), i * 32);
     pos += length;
   });
-  const lengthArray = Int32Array.from(lengths);
-  return { result: { lengths: lengthArray, ids }, transfer: [lengthArray.buffer as ArrayBuffer, ids.buffer as ArrayBuffer] };
+  return { result: { lengths, ids }, transfer: [lengths.buffer as ArrayBuffer, ids.buffer as ArrayBuffer] };
 }
 
 // Nonces from a pool: one randomFillSync per 5,000 chunks instead of a call per chunk.
