@@ -1,6 +1,8 @@
 /**
  * agentvault against restic and borg on the same canister-like image, in the same run:
- *   npm run bench -- [--size-mib 1024] [--only agentvault,restic,borg] [--keep]
+ *   npm run bench -- [--size-mib 1024] [--only agentvault,restic,borg] [--repeat 3] [--keep]
+ * Full backups and restores run --repeat times, tools taking turns in each round, each round into
+ * a fresh repository; the table shows the median time (and the highest peak RSS) of the rounds.
  * Prints one Markdown table and writes the results to .bench/results-<timestamp>.json.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -18,6 +20,8 @@ interface Timing {
   mbPerSecond: number;
   peakRssKiB: number | null;
   cpuSeconds: number | null;
+  /** Every round's seconds, when the step was repeated. */
+  rounds?: number[];
 }
 
 interface ToolResult {
@@ -29,8 +33,9 @@ interface ToolResult {
   incremental: Timing & { repoGrowthBytes: number; storedPerChange: number };
 }
 
-const args = parseArgs(process.argv.slice(2), ['size-mib', 'only', 'keep']);
+const args = parseArgs(process.argv.slice(2), ['size-mib', 'only', 'repeat', 'keep']);
 const sizeMiB = positiveInt(args.get('size-mib')?.at(-1), 1024, '--size-mib');
+const repeat = positiveInt(args.get('repeat')?.at(-1), 3, '--repeat');
 const only = args.get('only') ?? [...TOOL_NAMES];
 for (const name of only) if (!(TOOL_NAMES as readonly string[]).includes(name)) throw new Error(`--only: unknown tool ${name}; known: ${TOOL_NAMES.join(', ')}`);
 
@@ -62,28 +67,43 @@ console.log(
 const results = new Map<ToolName, Partial<ToolResult>>();
 const repoOf = (tool: BackupTool) => path.join(work, `repo-${tool.name}`);
 
-for (const tool of tools) {
-  const repo = repoOf(tool);
-  await tool.init(repo);
-  syncDisks();
-  console.log(`${tool.name}: full backup…`);
-  const full = await tool.backup(repo, image);
-  const repoBytes = await dirSize(repo);
-  const into = path.join(work, `restore-${tool.name}`);
-  await mkdir(into);
-  syncDisks();
-  console.log(`${tool.name}: restore…`);
-  const restored = await tool.restore(repo, image, into);
-  const sha256 = await sha256File(restored.file);
-  if (sha256 !== original) throw new Error(`${tool.name}: RESTORED FILE DIFFERS from the original (sha256 ${sha256} != ${original})`);
-  await rm(into, { recursive: true });
-  results.set(tool.name, {
-    tool: tool.name,
-    version: tool.version!,
-    full: timing(full),
-    repoBytes,
-    restore: { ...timing(restored), sha256 },
-  });
+/** The round with the median time, carrying the highest peak RSS of all rounds. */
+function median(rounds: Measured[]): Measured {
+  const sorted = [...rounds].sort((a, b) => a.seconds - b.seconds);
+  const rss = rounds.map((m) => m.peakRssKiB).filter((k): k is number => k !== null);
+  return { ...sorted[Math.floor(sorted.length / 2)]!, peakRssKiB: rss.length ? Math.max(...rss) : null };
+}
+
+const fulls = new Map<ToolName, Measured[]>();
+const restores = new Map<ToolName, Measured[]>();
+for (let round = 1; round <= repeat; round++) {
+  for (const tool of tools) {
+    // A fresh repository every round; the last one stays for the incremental.
+    const repo = repoOf(tool);
+    await rm(repo, { recursive: true, force: true });
+    await tool.init(repo);
+    syncDisks();
+    console.log(`${tool.name}: full backup (round ${round}/${repeat})…`);
+    const full = await tool.backup(repo, image);
+    const repoBytes = await dirSize(repo);
+    const into = path.join(work, `restore-${tool.name}`);
+    await mkdir(into);
+    syncDisks();
+    console.log(`${tool.name}: restore (round ${round}/${repeat})…`);
+    const restored = await tool.restore(repo, image, into);
+    const sha256 = await sha256File(restored.file);
+    if (sha256 !== original) throw new Error(`${tool.name}: RESTORED FILE DIFFERS from the original (sha256 ${sha256} != ${original})`);
+    await rm(into, { recursive: true });
+    fulls.set(tool.name, [...(fulls.get(tool.name) ?? []), full]);
+    restores.set(tool.name, [...(restores.get(tool.name) ?? []), restored]);
+    results.set(tool.name, {
+      tool: tool.name,
+      version: tool.version!,
+      full: { ...timing(median(fulls.get(tool.name)!)), rounds: fulls.get(tool.name)!.map((m) => m.seconds) },
+      repoBytes,
+      restore: { ...timing(median(restores.get(tool.name)!)), rounds: restores.get(tool.name)!.map((m) => m.seconds), sha256 },
+    });
+  }
 }
 
 const mutation = await mutatePages(image, MUTATED_FRACTION, MUTATION_SEED);
@@ -124,7 +144,7 @@ const when = new Date();
 const host = machine();
 console.log(`\n${when.toISOString()} — ${host.cores} cores (${host.cpu}), ${host.memoryGiB} GiB, ${host.os}, node ${host.node}`);
 console.log(done.map((r) => `${r.tool}: ${r.version}`).join('; '));
-console.log(`${sizeMiB} MiB image; incremental after ${mutation.pages} changed 4 KiB pages (${mib(mutation.bytes)} MiB)\n`);
+console.log(`${sizeMiB} MiB image; backup and restore: median of ${repeat} round(s), highest RSS; incremental after ${mutation.pages} changed 4 KiB pages (${mib(mutation.bytes)} MiB), once\n`);
 console.log(table);
 
 const stamp = when.toISOString().replace(/[:.]/g, '-');
@@ -133,6 +153,7 @@ const json = {
   date: when.toISOString(),
   machine: host,
   image: { sizeMiB, bytes: size, seed: IMAGE_SEED, pages: kinds },
+  repeat,
   mutation: { ...mutation, fraction: MUTATED_FRACTION, seed: MUTATION_SEED },
   results: done,
   table,
