@@ -22,8 +22,11 @@ export async function checkTarget(target: string, force: boolean | undefined): P
   if (!parent?.isDirectory()) throw new AgentvaultError('INPUT', `cannot restore to ${target}: ${path.dirname(target)} is not a directory`);
 }
 
+/** Bytes written between background syncs of a restored file. */
+const EARLY_SYNC_BYTES = 64 << 20;
+
 abstract class FileSystemSink extends Writable {
-  protected current: { info: EntryInfo; handle?: fs.FileHandle; writer?: BatchedWriter; path: string } | undefined;
+  protected current: { info: EntryInfo; handle?: fs.FileHandle; writer?: BatchedWriter; path: string; synced: number; syncing?: Promise<void> } | undefined;
   protected readonly temp: string;
   #committed = false;
   readonly #order = new ChunkOrderCheck(true);
@@ -57,22 +60,35 @@ abstract class FileSystemSink extends Writable {
         const dest = await this.pathFor(info);
         if (info.kind === 'directory') {
           await fs.mkdir(dest, { recursive: true });
-          this.current = { info, path: dest };
+          this.current = { info, path: dest, synced: 0 };
         } else if (info.kind === 'symlink') {
           await fs.symlink(info.linkTarget ?? '', dest);
-          this.current = { info, path: dest };
+          this.current = { info, path: dest, synced: 0 };
         } else {
           const handle = await fs.open(dest, 'wx', 0o600);
-          this.current = { info, handle, writer: new BatchedWriter(handle), path: dest };
+          this.current = { info, handle, writer: new BatchedWriter(handle), path: dest, synced: 0 };
         }
         break;
       }
-      case 'chunk':
-        await this.current!.writer!.write(record.data!);
+      case 'chunk': {
+        const current = this.current!;
+        await current.writer!.write(record.data!);
+        // Flush to disk as we go (in the background, one at a time): the fsync at the end of a
+        // 1 GiB file otherwise waited ~0.3 s for all of it.
+        if (current.writer!.size - current.synced >= EARLY_SYNC_BYTES && !current.syncing) {
+          current.synced = current.writer!.size;
+          const syncing = current.handle!.datasync().finally(() => {
+            if (current.syncing === syncing) current.syncing = undefined;
+          });
+          syncing.catch(() => undefined); // a failing disk fails the final sync too
+          current.syncing = syncing;
+        }
         break;
+      }
       case 'entry-end': {
         const { info, handle, writer, path: dest } = this.current!;
         if (writer && handle) {
+          await this.current!.syncing?.catch(() => undefined);
           await writer.flush();
           await handle.sync();
           await handle.close();
