@@ -1,6 +1,7 @@
-// A fixed pool of worker threads running one kind of task. Tasks queue in order; each worker
-// takes the next one when it finishes. Results come back as promises, so a stage awaits them in
-// its own order (output order is the stage's business, not the pool's).
+// A fixed pool of worker threads running one kind of task. Tasks queue in order and go to the
+// least loaded worker; each worker holds up to TASKS_PER_WORKER, so the next one is already in its
+// inbox when it finishes one (no idle round trip through a busy main thread). Results come back as
+// promises, so a stage awaits them in its own order (output order is the stage's business).
 import os from 'node:os';
 import { Worker, type TransferListItem } from 'node:worker_threads';
 
@@ -17,14 +18,17 @@ interface Pending<Res> {
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
 
+/** Tasks a worker is given at once: the one it runs and the next. */
+const TASKS_PER_WORKER = 2;
+
 /** Workers worth starting: one per core, at least 1 (2 cores here; more oversubscribe). */
 export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(os.availableParallelism(), 4));
 }
 
 export class WorkerPool<Req, Res> {
-  readonly #idle: Worker[] = [];
-  readonly #busy = new Map<Worker, Pending<Res>>();
+  /** Each worker's tasks, in the order it answers them. */
+  readonly #assigned = new Map<Worker, Array<Pending<Res>>>();
   readonly #queue: Array<Pending<Res>> = [];
   readonly #workers: Worker[] = [];
   #failed: Error | undefined;
@@ -44,12 +48,14 @@ export class WorkerPool<Req, Res> {
       });
       worker.unref();
       this.#workers.push(worker);
-      this.#idle.push(worker);
+      this.#assigned.set(worker, []);
     }
   }
 
   get pending(): number {
-    return this.#queue.length + this.#busy.size;
+    let assigned = 0;
+    for (const tasks of this.#assigned.values()) assigned += tasks.length;
+    return this.#queue.length + assigned;
   }
 
   run(message: Req, transfer: readonly TransferListItem[] = []): Promise<Res> {
@@ -62,20 +68,27 @@ export class WorkerPool<Req, Res> {
   }
 
   #dispatch(): void {
-    while (this.#idle.length > 0 && this.#queue.length > 0) {
-      const worker = this.#idle.pop()!;
+    while (this.#queue.length > 0) {
+      let target: Worker | undefined;
+      let least = TASKS_PER_WORKER;
+      for (const [worker, tasks] of this.#assigned) {
+        if (tasks.length < least) {
+          target = worker;
+          least = tasks.length;
+        }
+      }
+      if (!target) return;
       const task = this.#queue.shift()!;
-      this.#busy.set(worker, task);
-      worker.ref();
-      worker.postMessage(task.message, task.transfer as TransferListItem[]);
+      this.#assigned.get(target)!.push(task);
+      target.ref();
+      target.postMessage(task.message, task.transfer as TransferListItem[]);
     }
   }
 
   #done(worker: Worker, msg: { ok: true; result: Res } | { ok: false; error: { message: string; code?: string; name?: string } }): void {
-    const task = this.#busy.get(worker);
-    this.#busy.delete(worker);
-    worker.unref();
-    this.#idle.push(worker);
+    const tasks = this.#assigned.get(worker)!;
+    const task = tasks.shift();
+    if (tasks.length === 0) worker.unref();
     if (task) {
       if (msg.ok) task.resolve(msg.result);
       else task.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code, name: msg.error.name ?? 'Error' }));
@@ -85,9 +98,7 @@ export class WorkerPool<Req, Res> {
 
   #crash(worker: Worker, err: Error): void {
     this.#failed ??= err;
-    const task = this.#busy.get(worker);
-    this.#busy.delete(worker);
-    task?.reject(err);
+    for (const task of this.#assigned.get(worker)?.splice(0) ?? []) task.reject(err);
     for (const queued of this.#queue.splice(0)) queued.reject(err);
   }
 
