@@ -93,13 +93,16 @@ export function machine(): { cpu: string; cores: number; memoryGiB: number; os: 
   };
 }
 
-/** Parses `--name value` options; `--only` may repeat and take comma-separated values. */
+/** Options that take no value. */
+const FLAGS: ReadonlySet<string> = new Set(['keep', 'guard']);
+
+/** Parses `--name value` options and the FLAGS; `--only` may repeat and take comma-separated values. */
 export function parseArgs(argv: readonly string[], known: readonly string[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i]!.replace(/^--/, '');
     if (!argv[i]!.startsWith('--') || !known.includes(name)) throw new Error(`unknown argument ${argv[i]}; known: ${known.map((k) => `--${k}`).join(' ')}`);
-    const value = name === 'keep' ? 'true' : argv[++i];
+    const value = FLAGS.has(name) ? 'true' : argv[++i];
     if (value === undefined) throw new Error(`--${name} needs a value`);
     out.set(name, [...(out.get(name) ?? []), ...value.split(',')]);
   }
