@@ -9,10 +9,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { spawn } from 'node:child_process';
 import { CLI, cliEnv, runCli } from './helpers/cli.js';
-import { AR, createWallet, deadGateway, startArlocal, startFaultProxy, type ProxiedRequest } from './helpers/arlocal.js';
+import { deadGateway, startArlocal, startFaultProxy, type ProxiedRequest } from './helpers/arlocal.js';
+import { backupInPacks, cli, funded, machine, PASSWORD } from './helpers/archive-machine.js';
 import { seededBytes, tempDir } from './helpers/tmp.js';
 
-const PASSWORD = { AGENTVAULT_PASSWORD: 'correct horse battery staple' };
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const chunkKey = (r: ProxiedRequest) => {
   const c = JSON.parse(r.body.toString()) as { data_root: string; offset: string };
@@ -35,20 +35,14 @@ test('a gateway that answers 503 and then recovers: the upload retries with back
     if (isChunk(req) && failChunks-- > 0) return { kind: 'respond', status: 503, body: '{"error":"timeout"}' };
     return { kind: 'pass' };
   });
-  const home = tempDir(t);
-  const wallet = await createWallet(home);
-  await gateway.mint(wallet.address, 100n * AR);
-  const env = { ...PASSWORD, AGENTVAULT_REPO: path.join(home, 'repo') };
-  const file = path.join(home, 'heap.bin');
-  fs.writeFileSync(file, seededBytes(2 << 20, 5));
-  await runCli(['archive', 'configure', '--wallet', wallet.path, '--host', proxy.url], { home, env });
-  const { id } = JSON.parse((await runCli(['backup', 'create', '--file', file, '--pack-size', '1048576', '--json'], { home, env })).stdout);
+  const m = await machine(t, proxy, await funded(t, gateway));
+  const { file, id } = await backupInPacks(m, seededBytes(2 << 20, 5));
   const stop = gateway.autoMine(150);
   t.after(stop);
 
-  const up = await runCli(['archive', 'upload', id], { home, env }); // not --json: it silences the retry notices
+  const up = await cli(m, ['archive', 'upload', id]); // not --json: it silences the retry notices
   assert.equal(up.code, 0, up.stderr);
-  const [u] = JSON.parse((await runCli(['archive', 'list', '--json'], { home, env })).stdout);
+  const [u] = JSON.parse((await cli(m, ['archive', 'list', '--json'])).stdout);
   assert.equal(u.tx, up.stdout.trim());
   assert.equal(u.status, 'completed');
   assert.equal(proxy.requests.filter((r) => r.method === 'POST' && r.path === '/tx').length, u.packIds.length + 1 + 1, 'one 503 on POST /tx, retried');
@@ -61,17 +55,11 @@ test('a gateway that hangs: the timeout fires, and --retry resumes without resen
   const gateway = await startArlocal(t);
   let passChunks = 3;
   const proxy = await startFaultProxy(t, gateway.url, (req) => (isChunk(req) && passChunks-- <= 0 ? { kind: 'hang' } : { kind: 'pass' }));
-  const home = tempDir(t);
-  const wallet = await createWallet(home);
-  await gateway.mint(wallet.address, 100n * AR);
-  const env = { ...PASSWORD, AGENTVAULT_REPO: path.join(home, 'repo') };
-  const file = path.join(home, 'heap.bin');
-  fs.writeFileSync(file, seededBytes(2 << 20, 6));
-  await runCli(['archive', 'configure', '--wallet', wallet.path, '--host', proxy.url], { home, env });
-  const { id } = JSON.parse((await runCli(['backup', 'create', '--file', file, '--pack-size', '1048576', '--json'], { home, env })).stdout);
+  const m = await machine(t, proxy, await funded(t, gateway));
+  const { file, id } = await backupInPacks(m, seededBytes(2 << 20, 6));
 
   const started = Date.now();
-  const hung = await runCli(['archive', 'upload', id, '--timeout', '1', '--retries', '1', '--concurrency', '1'], { home, env });
+  const hung = await cli(m, ['archive', 'upload', id, '--timeout', '1', '--retries', '1', '--concurrency', '1']);
   const elapsed = Date.now() - started;
   assert.equal(hung.code, 1, hung.stderr);
   assert.match(hung.stderr, /did not answer POST \/chunk .* within 1 s \(gave up after 2 attempts\); 3 of \d+ chunks of transaction [\w-]{43} are acknowledged; run `agentvault archive upload \w+ --retry` to continue/);
@@ -83,7 +71,7 @@ test('a gateway that hangs: the timeout fires, and --retry resumes without resen
   const before = proxy.requests.length;
   const stop = gateway.autoMine(150);
   t.after(stop);
-  const resumed = await runCli(['archive', 'upload', id, '--retry', '--json'], { home, env });
+  const resumed = await cli(m, ['archive', 'upload', id, '--retry', '--json']);
   assert.equal(resumed.code, 0, resumed.stderr);
   const r = JSON.parse(resumed.stdout);
   assert.equal(r.status, 'completed');
@@ -97,16 +85,10 @@ test('a gateway that hangs: the timeout fires, and --retry resumes without resen
 test('an upload stopped by SIGTERM saves what was acknowledged; --retry sends only the rest', async (t) => {
   const gateway = await startArlocal(t);
   const proxy = await startFaultProxy(t, gateway.url, (req) => (isChunk(req) ? { kind: 'delay', ms: 60 } : { kind: 'pass' }));
-  const home = tempDir(t);
-  const wallet = await createWallet(home);
-  await gateway.mint(wallet.address, 100n * AR);
-  const env = { ...PASSWORD, AGENTVAULT_REPO: path.join(home, 'repo') };
-  const file = path.join(home, 'heap.bin');
-  fs.writeFileSync(file, seededBytes(3 << 20, 9));
-  await runCli(['archive', 'configure', '--wallet', wallet.path, '--host', proxy.url], { home, env });
-  const { id } = JSON.parse((await runCli(['backup', 'create', '--file', file, '--pack-size', '1048576', '--json'], { home, env })).stdout);
+  const m = await machine(t, proxy, await funded(t, gateway));
+  const { file, id } = await backupInPacks(m, seededBytes(3 << 20, 9));
 
-  const child = spawn(process.execPath, [CLI, 'archive', 'upload', id, '--concurrency', '2'], { env: cliEnv(home, env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'archive', 'upload', id, '--concurrency', '2'], { env: cliEnv(m.home, m.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let running = true;
@@ -118,7 +100,7 @@ test('an upload stopped by SIGTERM saves what was acknowledged; --retry sends on
   assert.match(stderr, new RegExp(`interrupted; what the gateway acknowledged is saved: run \`agentvault archive upload ${id} --retry\``));
 
   // What the upload recorded as acknowledged: whole packs in state.json, leading chunks in uploads/.
-  const archiveDir = path.join(home, 'repo', 'archive');
+  const archiveDir = path.join(m.home, 'repo', 'archive');
   const firstRun = proxy.requests.filter(isChunk);
   // A transaction's chunks go in order, so its distinct chunks in arrival order are chunks 0, 1, …
   // (a retried request only repeats the current one).
@@ -142,7 +124,7 @@ test('an upload stopped by SIGTERM saves what was acknowledged; --retry sends on
   const before = proxy.requests.length;
   const stop = gateway.autoMine(150);
   t.after(stop);
-  const resumed = await runCli(['archive', 'upload', id, '--retry', '--json'], { home, env });
+  const resumed = await cli(m, ['archive', 'upload', id, '--retry', '--json']);
   assert.equal(resumed.code, 0, resumed.stderr);
   const r = JSON.parse(resumed.stdout);
   const secondRun = proxy.requests.slice(before).filter(isChunk).map(chunkKey);
@@ -155,16 +137,10 @@ test('--regions seeds the same transactions to every gateway; --region nearest r
   const gateway = await startArlocal(t);
   const far = await startFaultProxy(t, gateway.url, () => ({ kind: 'delay', ms: 300 }));
   const near = await startFaultProxy(t, gateway.url);
-  const home = tempDir(t);
-  const wallet = await createWallet(home);
-  await gateway.mint(wallet.address, 100n * AR);
-  const env = { ...PASSWORD, AGENTVAULT_REPO: path.join(home, 'repo') };
-  const run = (args: string[]) => runCli(args, { home, env });
   const regions = ['--region', `far=${far.url}`, '--region', `near=${near.url}`];
-  assert.equal((await run(['archive', 'configure', '--wallet', wallet.path, '--host', far.url, ...regions, '--retries', '0'])).code, 0);
-  const file = path.join(home, 'heap.bin');
-  fs.writeFileSync(file, seededBytes(1_500_000, 8));
-  const { id } = JSON.parse((await run(['backup', 'create', '--file', file, '--pack-size', '1048576', '--json'])).stdout);
+  const m = await machine(t, far, await funded(t, gateway), [...regions, '--retries', '0']);
+  const run = (args: string[]) => cli(m, args);
+  const { file, id } = await backupInPacks(m, seededBytes(1_500_000, 8));
   const stop = gateway.autoMine(150);
   t.after(stop);
   // The first backup goes to the far region only.
@@ -191,12 +167,10 @@ test('--regions seeds the same transactions to every gateway; --region nearest r
 
   // The near gateway lost the pack data: reading falls back to the far one.
   near.setRule((req) => (req.method === 'GET' && /^\/[\w-]{43}$/.test(req.path) && req.path !== `/${u.tx}` ? { kind: 'respond', status: 404, body: 'Not Found' } : { kind: 'pass' }));
-  const other = tempDir(t);
-  const otherEnv = { ...PASSWORD, AGENTVAULT_REPO: path.join(other, 'repo') };
   const dead = await deadGateway();
-  await runCli(['archive', 'configure', '--host', far.url, ...regions, '--region', `dead=${dead}`, '--retries', '0'], { home: other, env: otherEnv });
+  const other = await machine(t, far, undefined, [...regions, '--region', `dead=${dead}`, '--retries', '0']);
   const farBefore = far.requests.length;
-  const down = await runCli(['archive', 'download', u.tx, '--region', 'nearest'], { home: other, env: otherEnv });
+  const down = await cli(other, ['archive', 'download', u.tx, '--region', 'nearest']);
   assert.equal(down.code, 0, down.stderr);
   const ranking = down.stderr.split('\n').filter((l) => l.startsWith('gateway '));
   assert.match(ranking[0]!, new RegExp(`^gateway ${near.url}: \\d+ ms`), down.stderr);
@@ -204,6 +178,6 @@ test('--regions seeds the same transactions to every gateway; --region nearest r
   assert.match(down.stderr, new RegExp(`archive ${u.tx} from ${near.url}`));
   assert.ok(far.requests.slice(farBefore).some((r) => r.method === 'GET' && /^\/[\w-]{43}$/.test(r.path)), 'packs came from the far gateway');
   assert.match(down.stderr, new RegExp(`${u.packs} pack\\(s\\) downloaded`));
-  const restored = await runCli(['backup', 'restore', second, '--stdout'], { home: other, env: otherEnv });
+  const restored = await cli(other, ['backup', 'restore', second, '--stdout']);
   assert.equal(sha256(restored.stdoutBytes), sha256(fs.readFileSync(file)));
 });
