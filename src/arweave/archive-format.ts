@@ -6,14 +6,15 @@
 // Records: BACKUP (the backup id, so the sealed records open without trusting tags), CONFIG,
 // KEYS, MANIFEST (the manifest file as the repository holds it) and PACKS (every pack the backup
 // needs, with the transaction that holds it).
-import { Compressor, Decompressor } from 'zstd-napi';
-import { AuthenticationError, open, seal } from '../crypto/aead.js';
+import { Compressor } from 'zstd-napi';
+import { seal } from '../crypto/aead.js';
 import { AgentvaultError } from '../errors.js';
 import { ByteReader, ByteWriter, readHeader, writeHeader } from '../repository/binary.js';
 import type { IndexedPack } from '../repository/index-format.js';
 import { BACKUP_ID_PATTERN } from '../repository/ids.js';
 import { parseKeyFile, type KeyFile } from '../repository/keys.js';
 import { readPackContents, writePackContents } from '../repository/pack-format.js';
+import { openSealedZstd } from '../repository/sealed.js';
 
 export const ARCHIVE_VERSION = 1;
 const MAGIC = 'AVAR';
@@ -59,21 +60,7 @@ export function sealPackList(packs: readonly ArchivedPack[], backupId: string, m
 
 export function openPackList(payload: Buffer, backupId: string, metaKey: Buffer | undefined): ArchivedPack[] {
   const what = `the pack list of archived backup ${backupId}`;
-  let compressed = payload;
-  if (metaKey) {
-    try {
-      compressed = open(metaKey, payload, packsAad(backupId));
-    } catch (err) {
-      if (err instanceof AuthenticationError) throw new AgentvaultError('CORRUPT', `${what} fails authentication (corrupt, or another repository's archive)`);
-      throw err;
-    }
-  }
-  let plain: Buffer;
-  try {
-    plain = new Decompressor().decompress(compressed);
-  } catch {
-    throw new AgentvaultError('CORRUPT', `${what} is corrupt (cannot decompress)`);
-  }
+  const plain = openSealedZstd(payload, metaKey, packsAad(backupId), what, "fails authentication (corrupt, or another repository's archive)");
   const r = new ByteReader(plain, what);
   const packs: ArchivedPack[] = [];
   for (let n = r.u32(); n > 0; n--) {

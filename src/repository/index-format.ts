@@ -1,10 +1,11 @@
 // Index files (docs/FORMAT.md §5): which chunks each pack holds, so a reader finds any chunk
 // without opening packs. One file per backup run (or per prune), never rewritten in place.
-import { Compressor, Decompressor } from 'zstd-napi';
-import { open, seal, AuthenticationError } from '../crypto/aead.js';
+import { Compressor } from 'zstd-napi';
+import { seal } from '../crypto/aead.js';
 import { AgentvaultError } from '../errors.js';
 import { ByteReader, ByteWriter, readHeader, writeHeader } from './binary.js';
 import { readPackContents, writePackContents, type PackContents } from './pack-format.js';
+import { openSealedZstd } from './sealed.js';
 
 export const INDEX_VERSION = 1;
 const INDEX_MAGIC = 'AVIX';
@@ -46,22 +47,8 @@ export function decodeIndexFile(indexId: string, bytes: Buffer, metaKey: Buffer 
   const what = `index ${indexId}`;
   const r = new ByteReader(bytes, what);
   const { flags } = readHeader(r, INDEX_MAGIC, INDEX_VERSION, 'index');
-  let compressed = r.bytes(r.remaining);
-  if (flags & 1) {
-    if (!metaKey) throw new AgentvaultError('CORRUPT', `${what} is encrypted but the repository is not`);
-    try {
-      compressed = open(metaKey, compressed, aad(indexId));
-    } catch (err) {
-      if (err instanceof AuthenticationError) throw new AgentvaultError('CORRUPT', `${what} is corrupt (fails authentication)`);
-      throw err;
-    }
-  }
-  let plain: Buffer;
-  try {
-    plain = new Decompressor().decompress(compressed);
-  } catch {
-    throw new AgentvaultError('CORRUPT', `${what} is corrupt (cannot decompress)`);
-  }
+  if (flags & 1 && !metaKey) throw new AgentvaultError('CORRUPT', `${what} is encrypted but the repository is not`);
+  const plain = openSealedZstd(r.bytes(r.remaining), flags & 1 ? metaKey : undefined, aad(indexId), what, 'is corrupt (fails authentication)');
   const b = new ByteReader(plain, what);
   const supersedes: string[] = [];
   for (let n = b.u32(); n > 0; n--) supersedes.push(b.bytes(16).toString('hex'));
