@@ -6,48 +6,34 @@ import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { LocalBackend } from '../src/backend/local.js';
 import { Repository } from '../src/repository/repository.js';
-import type { RunningReplica } from '../src/testing/index.js';
-import { runCli, type CliResult } from './helpers/cli.js';
+import type { CliResult } from './helpers/cli.js';
 import {
   assertOneLineError,
   callsSince,
+  canisterSetup,
   closedPort,
   ed25519Identity,
   icArgs,
   PASSWORD,
   startCli,
-  testReplica,
   uploadStateFile,
   waitFor,
-  type TestIdentity,
+  type CanisterSetup as Setup,
 } from './helpers/ic.js';
-import { tempDir } from './helpers/tmp.js';
 
 const MIB = 1024 * 1024;
 const SLICE = 2_000_000;
 
-interface Setup {
-  readonly replica: RunningReplica;
-  readonly home: string;
-  readonly repo: string;
-  readonly identity: TestIdentity;
-  readonly canisterId: string;
-  readonly ic: string[];
-  cli(args: readonly string[]): Promise<CliResult>;
-}
-
-async function setup(t: TestContext, heapMib = 2): Promise<Setup> {
-  const replica = await testReplica(t);
-  const home = tempDir(t);
-  const identity = ed25519Identity(home);
-  const canisterId = replica
-    .createCanister({
-      controllers: [identity.principal],
-      heap: { bytes: heapMib * MIB, content: 'canister-like', seed: 'heap' },
-      stable: { bytes: MIB, content: 'random', seed: 'stable' },
-    })
-    .toText();
-  return { replica, home, repo: path.join(home, 'repo'), identity, canisterId, ic: icArgs(replica, identity), cli: (args) => runCli(args, { home, env: PASSWORD }) };
+function setup(t: TestContext, heapMib = 2): Promise<Setup> {
+  return canisterSetup(t, (replica, identity) =>
+    replica
+      .createCanister({
+        controllers: [identity.principal],
+        heap: { bytes: heapMib * MIB, content: 'canister-like', seed: 'heap' },
+        stable: { bytes: MIB, content: 'random', seed: 'stable' },
+      })
+      .toText(),
+  );
 }
 
 /** Exit 1, one error line matching `pattern`, and the canister running. */

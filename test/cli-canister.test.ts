@@ -8,40 +8,14 @@ import { LocalBackend } from '../src/backend/local.js';
 import { chunkRefs } from '../src/repository/manifest.js';
 import { Repository } from '../src/repository/repository.js';
 import { buildWasmModule, DEFAULT_TEST_GLOBALS, type RunningReplica } from '../src/testing/index.js';
-import { runCli } from './helpers/cli.js';
-import { callsSince, ed25519Identity, icArgs, PASSWORD, secp256k1Identity, testReplica, uploadStateFile, type TestIdentity } from './helpers/ic.js';
-import { seededBytes, tempDir } from './helpers/tmp.js';
+import { callsSince, canisterSetup, PASSWORD, secp256k1Identity, uploadStateFile, type CanisterSetup as Setup, type TestIdentity } from './helpers/ic.js';
+import { seededBytes } from './helpers/tmp.js';
 
 const MIB = 1024 * 1024;
 
-interface Setup {
-  /** An emulator per test, so tests run side by side and call counts are the test's own. */
-  readonly replica: RunningReplica;
-  readonly home: string;
-  readonly repo: string;
-  readonly identity: TestIdentity;
-  readonly canisterId: string;
-  /** Runs the CLI with the test's home and password. */
-  cli(args: readonly string[]): ReturnType<typeof runCli>;
-  /** Network and identity arguments. */
-  readonly ic: string[];
-}
-
 /** A canister with a canister-like heap, random stable memory and one chunk-store chunk. */
-async function setup(t: TestContext, options: { heapMib?: number; identity?: (dir: string) => TestIdentity } = {}): Promise<Setup> {
-  const replica = await testReplica(t);
-  const home = tempDir(t);
-  const identity = (options.identity ?? ed25519Identity)(home);
-  const canisterId = newCanister(replica, identity, options.heapMib ?? 2);
-  return {
-    replica,
-    home,
-    repo: path.join(home, 'repo'),
-    identity,
-    canisterId,
-    cli: (args) => runCli(args, { home, env: PASSWORD }),
-    ic: icArgs(replica, identity),
-  };
+function setup(t: TestContext, options: { heapMib?: number; identity?: (dir: string) => TestIdentity } = {}): Promise<Setup> {
+  return canisterSetup(t, (replica, identity) => newCanister(replica, identity, options.heapMib ?? 2), options.identity ? { identity: options.identity } : {});
 }
 
 function newCanister(replica: RunningReplica, identity: TestIdentity, heapMib = 2): string {

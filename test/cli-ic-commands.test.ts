@@ -7,40 +7,16 @@ import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { LocalBackend } from '../src/backend/local.js';
 import { Repository } from '../src/repository/repository.js';
-import { buildWasmModule, DEFAULT_TEST_GLOBALS, type RunningReplica } from '../src/testing/index.js';
+import { buildWasmModule, DEFAULT_TEST_GLOBALS } from '../src/testing/index.js';
 import { runCli, type CliResult } from './helpers/cli.js';
-import { assertOneLineError, ed25519Identity, icArgs, PASSWORD, startCli, testReplica, waitFor, type TestIdentity } from './helpers/ic.js';
+import { assertOneLineError, canisterSetup, ed25519Identity, icArgs, PASSWORD, startCli, waitFor, type CanisterSetup as Setup } from './helpers/ic.js';
 import { tempDir } from './helpers/tmp.js';
 
 const MIB = 1024 * 1024;
 
-interface Setup {
-  readonly replica: RunningReplica;
-  readonly home: string;
-  readonly repo: string;
-  readonly identity: TestIdentity;
-  readonly canisterId: string;
-  readonly ic: string[];
-  cli(args: readonly string[], env?: Record<string, string | undefined>): Promise<CliResult>;
-}
-
-async function setup(t: TestContext): Promise<Setup> {
-  const replica = await testReplica(t);
-  const home = tempDir(t);
-  const identity = ed25519Identity(home);
-  const canisterId = replica
-    .createCanister({ controllers: [identity.principal], heap: { bytes: MIB, content: 'canister-like' }, stable: { bytes: MIB, content: 'random' } })
-    .toText();
-  const repo = path.join(home, 'repo');
-  return {
-    replica,
-    home,
-    repo,
-    identity,
-    canisterId,
-    ic: icArgs(replica, identity),
-    cli: (args, env = {}) => runCli(args, { home, env: { ...PASSWORD, AGENTVAULT_REPO: repo, ...env } }),
-  };
+function setup(t: TestContext): Promise<Setup> {
+  const canister = { heap: { bytes: MIB, content: 'canister-like' }, stable: { bytes: MIB, content: 'random' } } as const;
+  return canisterSetup(t, (replica, identity) => replica.createCanister({ controllers: [identity.principal], ...canister }).toText(), { repoInEnv: true });
 }
 
 function ok(result: CliResult): CliResult {

@@ -5,10 +5,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { Secp256k1KeyIdentity } from '@dfinity/identity-secp256k1';
 import { generateEd25519Pem } from '../../src/ic/pem.js';
 import { startReplica, type RunningReplica, type StartReplicaOptions } from '../../src/testing/index.js';
-import { CLI, cliEnv, type CliResult } from './cli.js';
+import { CLI, cliEnv, runCli, type CliResult } from './cli.js';
+import { tempDir } from './tmp.js';
 
 export const PASSWORD = { AGENTVAULT_PASSWORD: 'correct horse battery staple' };
 
@@ -16,6 +18,49 @@ export async function testReplica(t: { after(fn: () => Promise<void>): void }, o
   const replica = await startReplica(options);
   t.after(() => replica.stop());
   return replica;
+}
+
+/** A test's own emulator, home, identity and canister, and the CLI pointed at them. */
+export interface CanisterSetup {
+  /** An emulator per test, so tests run side by side and call counts are the test's own. */
+  readonly replica: RunningReplica;
+  readonly home: string;
+  readonly repo: string;
+  readonly identity: TestIdentity;
+  readonly canisterId: string;
+  /** Network and identity arguments. */
+  readonly ic: string[];
+  /** Runs the CLI with the test's home and password (and `env`). */
+  cli(args: readonly string[], env?: Record<string, string | undefined>): Promise<CliResult>;
+}
+
+export interface CanisterSetupOptions {
+  /** The identity PEM written to the home (default Ed25519). */
+  readonly identity?: (dir: string) => TestIdentity;
+  /** Set AGENTVAULT_REPO to `repo` for every CLI run. */
+  readonly repoInEnv?: boolean;
+}
+
+/** `createCanister` makes the test's canister, controlled by `identity`, and returns its id. */
+export async function canisterSetup(
+  t: TestContext,
+  createCanister: (replica: RunningReplica, identity: TestIdentity) => string,
+  options: CanisterSetupOptions = {},
+): Promise<CanisterSetup> {
+  const replica = await testReplica(t);
+  const home = tempDir(t);
+  const identity = (options.identity ?? ed25519Identity)(home);
+  const repo = path.join(home, 'repo');
+  const base = { ...PASSWORD, ...(options.repoInEnv ? { AGENTVAULT_REPO: repo } : {}) };
+  return {
+    replica,
+    home,
+    repo,
+    identity,
+    canisterId: createCanister(replica, identity),
+    ic: icArgs(replica, identity),
+    cli: (args, env = {}) => runCli(args, { home, env: { ...base, ...env } }),
+  };
 }
 
 export interface TestIdentity {
