@@ -5,14 +5,10 @@
 // The `…Into` forms write into the caller's buffer: the workers compress into one scratch buffer and
 // decompress straight into a batch's output, so there is no native allocation per chunk (millions
 // of them fragmented the heap by ~100 MiB at 4 GiB) and no copy.
-import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import { Compressor, Decompressor } from 'zstd-napi';
 import type { CodecName } from '../types.js';
-
-// zstd-napi's context classes (its high-level API allocates a result per call). The package has no
-// ESM entry for them.
-const zstd = createRequire(import.meta.url)('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
+import { zstd } from './zstd-binding.js';
 
 export interface Codec {
   readonly name: CodecName;

@@ -1,13 +1,11 @@
 // Manifests (docs/FORMAT.md §6): the record of one backup. Written last; a backup without a
 // manifest does not exist.
-import { createRequire } from 'node:module';
 import { Decompressor } from 'zstd-napi';
 import { open, SEAL_OVERHEAD, sealInto, AuthenticationError } from '../crypto/aead.js';
+import { zstd } from '../codecs/zstd-binding.js';
 import { AgentvaultError } from '../errors.js';
 import { ENTRY_KINDS, type BackupType, type CodecName, type EntryInfo, type EntryKind, type SourceDescription } from '../types.js';
 import { ByteReader, ByteWriter, readHeader, writeHeader } from './binary.js';
-
-const zstd = createRequire(import.meta.url)('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
 
 export const MANIFEST_VERSION = 1;
 const MANIFEST_MAGIC = 'AVMF';
