@@ -28,7 +28,7 @@ import { restore } from '../src/restore.js';
 import { FileSink } from '../src/sinks/files.js';
 import { FileSource } from '../src/sources/file.js';
 import { writeCanisterImage } from './data.js';
-import { markdownTable, parseArgs, positiveInt } from './measure.js';
+import { markdownTable, median, parseArgs, positiveInt } from './measure.js';
 
 const args = parseArgs(process.argv.slice(2), ['size-mib', 'guard']);
 const sizeMiB = positiveInt(args.get('size-mib')?.[0], 256, '--size-mib');
@@ -49,7 +49,7 @@ async function rate(bytes: number, fn: () => unknown): Promise<number> {
     await fn();
     runs.push(bytes / MB / ((performance.now() - t) / 1000));
   }
-  return runs.sort((a, b) => a - b)[1]!;
+  return median(runs);
 }
 
 const chunker = new FastCdc2020({ min: 2048, avg: 8192, max: 65536, normalization: 2, seed: 7n });
@@ -97,7 +97,6 @@ const diskMBs = await rate(data.length, () => {
 // The pipelines, with the worker pool and without (workers: 0): three full backups into fresh
 // repositories and three restores each, medians (the first run also pays for starting the workers
 // and for the JIT).
-const median = (runs: number[]) => [...runs].sort((a, b) => a - b)[1]!;
 async function pipelines(workers: number | undefined): Promise<{ backupSeconds: number; restoreSeconds: number }> {
   const backupRuns: number[] = [];
   let repository: Repository | undefined;

@@ -5,6 +5,7 @@
  */
 import { chunkLengths, type FastCdcParams } from '../src/chunker/fastcdc.js';
 import { WasmFastCdc } from '../src/chunker/fastcdc-wasm.js';
+import { median } from './measure.js';
 
 /**
  * The two implementations (the same chunks): JavaScript, and WebAssembly over the whole input at
@@ -78,11 +79,6 @@ function canisterImage(size: number, seed: number): Uint8Array {
     else rng.fillRandom(page);
   }
   return image;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 interface Measurement {

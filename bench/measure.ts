@@ -117,6 +117,12 @@ export function positiveInt(value: string | undefined, fallback: number, name: s
 }
 
 export const MB = 1 << 20;
+
+/** The middle value (the upper middle for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
 export const fixed = (n: number | null, digits = 1): string => (n === null || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits));
 export const mib = (bytes: number | null): string => fixed(bytes === null ? null : bytes / MB, 1);
 export const rssMiB = (m: { peakRssKiB: number | null }): string => fixed(m.peakRssKiB === null ? null : m.peakRssKiB / 1024, 0);

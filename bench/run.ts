@@ -68,7 +68,7 @@ const results = new Map<ToolName, Partial<ToolResult>>();
 const repoOf = (tool: BackupTool) => path.join(work, `repo-${tool.name}`);
 
 /** The round with the median time, carrying the highest peak RSS of all rounds. */
-function median(rounds: Measured[]): Measured {
+function medianRound(rounds: Measured[]): Measured {
   const sorted = [...rounds].sort((a, b) => a.seconds - b.seconds);
   const rss = rounds.map((m) => m.peakRssKiB).filter((k): k is number => k !== null);
   return { ...sorted[Math.floor(sorted.length / 2)]!, peakRssKiB: rss.length ? Math.max(...rss) : null };
@@ -99,9 +99,9 @@ for (let round = 1; round <= repeat; round++) {
     results.set(tool.name, {
       tool: tool.name,
       version: tool.version!,
-      full: { ...timing(median(fulls.get(tool.name)!)), rounds: fulls.get(tool.name)!.map((m) => m.seconds) },
+      full: { ...timing(medianRound(fulls.get(tool.name)!)), rounds: fulls.get(tool.name)!.map((m) => m.seconds) },
       repoBytes,
-      restore: { ...timing(median(restores.get(tool.name)!)), rounds: restores.get(tool.name)!.map((m) => m.seconds), sha256 },
+      restore: { ...timing(medianRound(restores.get(tool.name)!)), rounds: restores.get(tool.name)!.map((m) => m.seconds), sha256 },
     });
   }
 }
