@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
 import { ArchiveState } from '../src/arweave/archive-state.js';
 import { archiveBackup, type ArchiveUploadOptions } from '../src/arweave/archiver.js';
@@ -14,30 +13,15 @@ import { ArweaveWallet } from '../src/arweave/wallet.js';
 import { LocalBackend } from '../src/backend/local.js';
 import { backup } from '../src/backup.js';
 import { Repository } from '../src/repository/repository.js';
-import { restore } from '../src/restore.js';
-import { ByteStreamSink } from '../src/sinks/stream.js';
 import { ArweaveArchive } from '../src/sources/arweave.js';
-import { StdinSource } from '../src/sources/stdin.js';
 import { AR, createWallet, startArlocal, startFaultProxy } from './helpers/arlocal.js';
 import { seededBytes, tempDir } from './helpers/tmp.js';
+import { bufferSource as source, restoreToBuffer } from './helpers/pipeline.js';
 
 process.env.AGENTVAULT_SCRYPT_LOG_N ??= '12';
 const PASSWORD = 'correct horse battery staple';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-function source(data: Buffer, name = 'heap.bin'): StdinSource {
-  const pieces: Buffer[] = [];
-  for (let at = 0; at < data.length; at += 1 << 16) pieces.push(data.subarray(at, at + (1 << 16)));
-  return new StdinSource(Readable.from(pieces), { name });
-}
-
-async function restoreToBuffer(repository: Repository, backupId: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  const out = new Writable({ write: (c: Buffer, _e, cb) => (parts.push(c), cb()) });
-  await restore({ repository, manifest: await repository.readManifest(backupId), sink: new ByteStreamSink(out) });
-  return Buffer.concat(parts);
-}
 
 async function setup(t: Parameters<typeof tempDir>[0]) {
   const dir = tempDir(t);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { archiveBackup } from '../src/arweave/archiver.js';
 import { GatewayClient } from '../src/arweave/client.js';
@@ -17,18 +17,12 @@ import { Repository } from '../src/repository/repository.js';
 import { restore } from '../src/restore.js';
 import { ByteStreamSink } from '../src/sinks/stream.js';
 import { ArweaveArchive } from '../src/sources/arweave.js';
-import { StdinSource } from '../src/sources/stdin.js';
 import { AR, createWallet, startArlocal } from './helpers/arlocal.js';
 import { seededBytes, tempDir } from './helpers/tmp.js';
+import { bufferSource as source } from './helpers/pipeline.js';
 
 process.env.AGENTVAULT_SCRYPT_LOG_N ??= '12';
 const MiB = 1 << 20;
-
-function source(data: Buffer): StdinSource {
-  const pieces: Buffer[] = [];
-  for (let at = 0; at < data.length; at += 1 << 16) pieces.push(data.subarray(at, at + (1 << 16)));
-  return new StdinSource(Readable.from(pieces), { name: 'heap.bin' });
-}
 
 const mibps = (bytes: number, ms: number) => `${(bytes / MiB / (ms / 1000)).toFixed(2)} MiB/s`;
 

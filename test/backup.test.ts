@@ -9,30 +9,14 @@ import { test } from 'node:test';
 import { LocalBackend } from '../src/backend/local.js';
 import { backup } from '../src/backup.js';
 import { Repository, type InitOptions } from '../src/repository/repository.js';
-import { restore } from '../src/restore.js';
-import { ByteStreamSink } from '../src/sinks/stream.js';
 import { StdinSource } from '../src/sources/stdin.js';
-import { Writable } from 'node:stream';
 import { seededBytes, tempDir } from './helpers/tmp.js';
+import { bufferSource, restoreToBuffer } from './helpers/pipeline.js';
 
 process.env.AGENTVAULT_SCRYPT_LOG_N ??= '12';
 
 async function newRepository(t: Parameters<typeof tempDir>[0], options: Partial<InitOptions> = {}): Promise<Repository> {
   return Repository.init(new LocalBackend(path.join(tempDir(t), 'repo')), { encryption: 'aes-256-gcm', password: 'pw', ...options });
-}
-
-/** A source over a buffer, fed in pieces of the given size. */
-function bufferSource(data: Buffer, name: string, piece = 65536): StdinSource {
-  const pieces: Buffer[] = [];
-  for (let at = 0; at < data.length; at += piece) pieces.push(data.subarray(at, at + piece));
-  return new StdinSource(Readable.from(pieces), { name });
-}
-
-async function restoreToBuffer(repository: Repository, manifestId: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  const collector = new Writable({ write: (c: Buffer, _e, cb) => (parts.push(c), cb()) });
-  await restore({ repository, manifest: await repository.readManifest(manifestId), sink: new ByteStreamSink(collector) });
-  return Buffer.concat(parts);
 }
 
 test('round trip is byte-identical for empty input, 1 byte, and sizes around every chunk boundary parameter', async (t) => {

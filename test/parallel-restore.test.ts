@@ -4,24 +4,18 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { LocalBackend } from '../src/backend/local.js';
 import { backup } from '../src/backup.js';
 import { Repository } from '../src/repository/repository.js';
-import { restore } from '../src/restore.js';
-import { ByteStreamSink } from '../src/sinks/stream.js';
 import { StdinSource } from '../src/sources/stdin.js';
 import { seededBytes, tempDir } from './helpers/tmp.js';
+import { restoreToBuffer } from './helpers/pipeline.js';
+
+const restoreWithWorkers = (repository: Repository, id: string) => restoreToBuffer(repository, id, { workers: 2 });
 
 process.env.AGENTVAULT_SCRYPT_LOG_N ??= '12';
-
-async function restoreWithWorkers(repository: Repository, id: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  const sink = new ByteStreamSink(new Writable({ write: (c: Buffer, _e, cb) => (parts.push(Buffer.from(c)), cb()) }));
-  await restore({ repository, manifest: await repository.readManifest(id), sink, workers: 2 });
-  return Buffer.concat(parts);
-}
 
 function image(): Buffer {
   const text = Buffer.from('{"id":1,"owner":"alice"}\n'.repeat(3000));

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { LocalBackend } from '../src/backend/local.js';
 import { backup } from '../src/backup.js';
@@ -18,8 +17,10 @@ import { collectGarbage, type GcOptions, type GcReport } from '../src/repository
 import { Repository, type InitOptions } from '../src/repository/repository.js';
 import { restore } from '../src/restore.js';
 import { FileSink } from '../src/sinks/files.js';
-import { StdinSource } from '../src/sources/stdin.js';
 import { seededBytes, tempDir } from './helpers/tmp.js';
+import { bufferSource } from './helpers/pipeline.js';
+
+const source = (data: Buffer, name: string) => bufferSource(data, name, 100 * KiB);
 
 const KiB = 1024;
 const PASSWORD = 'x';
@@ -33,12 +34,6 @@ const S = seededBytes(600 * KiB, 2); // shared by every backup
 const U = seededBytes(900 * KiB, 1); // only in the backup that gets deleted
 const T = seededBytes(300 * KiB, 3);
 const V = seededBytes(200 * KiB, 4);
-
-function source(data: Buffer, name: string): StdinSource {
-  const pieces: Buffer[] = [];
-  for (let at = 0; at < data.length; at += 100 * KiB) pieces.push(data.subarray(at, at + 100 * KiB));
-  return new StdinSource(Readable.from(pieces), { name });
-}
 
 function credentials(options: InitOptions) {
   return options.password !== undefined ? { password: options.password } : {};
