@@ -9,8 +9,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { spawn } from 'node:child_process';
 import { CLI, cliEnv, runCli } from './helpers/cli.js';
-import { deadGateway, startArlocal, startFaultProxy, type ProxiedRequest } from './helpers/arlocal.js';
-import { backupInPacks, cli, funded, machine, PASSWORD } from './helpers/archive-machine.js';
+import { deadGateway, startArlocal, startFaultProxy, type FaultProxy, type Gateway, type ProxiedRequest } from './helpers/arlocal.js';
+import { backupInPacks, cli, funded, machine, PASSWORD, type Machine } from './helpers/archive-machine.js';
 import { seededBytes, tempDir } from './helpers/tmp.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -24,6 +24,17 @@ async function restoredHash(t: Parameters<typeof tempDir>[0], host: string, tx: 
   const out = await runCli(['backup', 'restore', '--arweave', tx, '--stdout'], { home: tempDir(t), env: { ...PASSWORD, AGENTVAULT_ARWEAVE_HOST: host } });
   assert.equal(out.code, 0, out.stderr);
   return sha256(out.stdoutBytes);
+}
+
+/** Heals the gateway, mines, and runs `archive upload <id> --retry`: its result and the chunks it sent. */
+async function retryHealed(t: Parameters<typeof tempDir>[0], m: Machine, gateway: Gateway, proxy: FaultProxy, id: string) {
+  proxy.setRule(() => ({ kind: 'pass' }));
+  const before = proxy.requests.length;
+  const stop = gateway.autoMine(150);
+  t.after(stop);
+  const resumed = await cli(m, ['archive', 'upload', id, '--retry', '--json']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  return { r: JSON.parse(resumed.stdout), secondRun: proxy.requests.slice(before).filter(isChunk).map(chunkKey) };
 }
 
 test('a gateway that answers 503 and then recovers: the upload retries with backoff and completes', async (t) => {
@@ -67,16 +78,9 @@ test('a gateway that hangs: the timeout fires, and --retry resumes without resen
   const firstRun = proxy.requests.filter(isChunk);
   const acknowledged = firstRun.slice(0, 3).map(chunkKey);
 
-  proxy.setRule(() => ({ kind: 'pass' }));
-  const before = proxy.requests.length;
-  const stop = gateway.autoMine(150);
-  t.after(stop);
-  const resumed = await cli(m, ['archive', 'upload', id, '--retry', '--json']);
-  assert.equal(resumed.code, 0, resumed.stderr);
-  const r = JSON.parse(resumed.stdout);
+  const { r, secondRun } = await retryHealed(t, m, gateway, proxy, id);
   assert.equal(r.status, 'completed');
   assert.equal(r.resumedPacks, 1);
-  const secondRun = proxy.requests.slice(before).filter(isChunk).map(chunkKey);
   assert.deepEqual(secondRun.filter((k) => acknowledged.includes(k)), [], 'acknowledged chunks were not sent again');
   assert.equal(new Set(secondRun).size, secondRun.length, 'and nothing twice');
   assert.equal(await restoredHash(t, gateway.url, r.tx), sha256(fs.readFileSync(file)));
@@ -120,14 +124,7 @@ test('an upload stopped by SIGTERM saves what was acknowledged; --retry sends on
   const finished = Object.keys(state.gateways[proxy.url]?.packs ?? {}).length;
   assert.ok(recorded.size > 0 || finished > 0, 'some progress was saved before the signal');
 
-  proxy.setRule(() => ({ kind: 'pass' }));
-  const before = proxy.requests.length;
-  const stop = gateway.autoMine(150);
-  t.after(stop);
-  const resumed = await cli(m, ['archive', 'upload', id, '--retry', '--json']);
-  assert.equal(resumed.code, 0, resumed.stderr);
-  const r = JSON.parse(resumed.stdout);
-  const secondRun = proxy.requests.slice(before).filter(isChunk).map(chunkKey);
+  const { r, secondRun } = await retryHealed(t, m, gateway, proxy, id);
   assert.deepEqual(secondRun.filter((k) => recorded.has(k)), [], `no chunk recorded as acknowledged was sent again (first run: ${firstRun.length} chunk POSTs, ${recorded.size} recorded)`);
   assert.equal(new Set(secondRun).size, secondRun.length);
   assert.equal(await restoredHash(t, gateway.url, r.tx), sha256(fs.readFileSync(file)));
