@@ -1,6 +1,10 @@
 // restore(): a backup out of a repository, every chunk verified before it is used.
 //
 //   repository source → checksum → decrypt → decompress → verify id → progress → sink
+//
+// With workers, the middle stages run in the pool (ParallelRestoreStage). When the sink writes
+// local files and the repository is on local disk, the workers also read the packs and write
+// the files themselves (PositionalRestoreSource): the main thread only plans.
 import os from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import type { Transform, Writable } from 'node:stream';
@@ -14,8 +18,11 @@ import { DecryptStage } from './stages/encrypt.js';
 import { ProgressStage, type ProgressListener } from './stages/progress.js';
 import { ChecksumVerifyStage, ChunkIdVerifyStage } from './stages/verify.js';
 import { ParallelRestoreStage } from './stages/parallel-restore.js';
+import { isPositionalTarget } from './sinks/files.js';
+import { PositionalRestoreSource } from './sources/positional-restore.js';
+import { localPaths } from './backend/backend.js';
 import { defaultWorkerCount, workerScript, WorkerPool } from './workers/pool.js';
-import type { OpenResult, OpenTask } from './workers/restore-worker.js';
+import type { RestoreResult, RestoreTask } from './workers/restore-protocol.js';
 
 export interface RestoreOptions {
   readonly repository: Repository;
@@ -29,6 +36,12 @@ export interface RestoreOptions {
   readonly onProgress?: ProgressListener;
   /** Worker threads for decryption, decompression and verification (default: one per core when there are at least two; 0 = this thread). */
   readonly workers?: number;
+  /**
+   * Let the workers read packs and write the sink's files themselves, when the sink offers it
+   * (FileSink, DirectorySink) and the repository is on local disk (default: true). False sends
+   * every chunk's plaintext through the sink instead.
+   */
+  readonly positional?: boolean;
 }
 
 /** The verify/decode stages, in order, for chunks read from `repository`. */
@@ -53,14 +66,20 @@ export async function restore(options: RestoreOptions): Promise<void> {
   const source = new RepositorySource(repository, manifest, index, options.entries ? { entries: options.entries } : {});
   source.checkComplete();
   const workers = options.workers ?? (os.availableParallelism() >= 2 ? defaultWorkerCount() : 0);
-  const pool = workers > 0 ? new WorkerPool<OpenTask, OpenResult>(workerScript('restore-worker'), workers, { chunkId: repository.config.chunkId, idKey: repository.keys.write.idKey }) : undefined;
-  const stages: Transform[] = pool ? [new ParallelRestoreStage({ pool, dataKey: (wrapped) => repository.dataKey(wrapped) })] : restoreStages(repository);
+  const pool = workers > 0 ? new WorkerPool<RestoreTask, RestoreResult>(workerScript('restore-worker'), workers, { chunkId: repository.config.chunkId, idKey: repository.keys.write.idKey }) : undefined;
+  const dataKey = (wrapped: Buffer) => repository.dataKey(wrapped);
+  const packs = localPaths(repository.store);
+  const positional = pool && packs && isPositionalTarget(options.sink) && options.positional !== false;
+  const records = positional
+    ? new PositionalRestoreSource(source, { pool, dataKey, target: options.sink, packPath: (id) => packs.localPath('pack', id) }).records()
+    : source.records();
+  const stages: Transform[] = positional ? [] : pool ? [new ParallelRestoreStage({ pool, dataKey })] : restoreStages(repository);
   if (options.onProgress) {
     const total = manifest.entries.reduce((n, e, i) => n + (!options.entries || options.entries.has(i) ? e.size : 0), 0);
     stages.push(new ProgressStage(options.onProgress, { totalBytes: total }));
   }
   try {
-    await pipeline([source.records(), ...stages, options.sink], options.signal ? { signal: options.signal } : {});
+    await pipeline([records, ...stages, options.sink], options.signal ? { signal: options.signal } : {});
   } catch (err) {
     if (err instanceof AgentvaultError && err.code === 'CORRUPT' && !err.message.startsWith('backup ')) {
       throw new AgentvaultError('CORRUPT', `backup ${manifest.id}: ${err.message}`, { cause: err });

@@ -90,6 +90,11 @@ export interface ChunkRecord {
   checksum?: bigint;
   /** On restore: the data key of a sealed chunk, wrapped to the repository key. */
   wrappedKey?: Buffer;
+  /**
+   * On restore: the plaintext is already in the sink's file at this offset (`data` is null). Only
+   * a sink that offered positional writes (a PositionalTarget) is ever sent such records.
+   */
+  written?: boolean;
 }
 
 /** A finished pack file, ready for a sink to store (docs/FORMAT.md §4). */

@@ -45,3 +45,31 @@ test('restore sinks refuse a chunk without its bytes or with the wrong number of
   assert.ok(!fs.existsSync(target));
   assert.equal(Buffer.concat(written).toString(), 'abcabc', 'only the whole chunks before the bad one reached the stream');
 });
+
+test('a chunk marked as written in place is refused by a sink that takes no positional writes', async () => {
+  const records: PipelineRecord[] = [
+    { type: 'entry', entry: { index: 0, name: 'a', kind: 'file', size: 3 } },
+    { type: 'chunk', entry: 0, offset: 0, size: 3, data: null, written: true },
+    { type: 'entry-end', entry: 0, size: 3 },
+  ];
+  const sink = new ByteStreamSink(new Writable({ write: (_c, _e, cb) => cb() }));
+  await assert.rejects(pipeline(Readable.from(records), sink), /marked as written in place, but this sink takes no positional writes/);
+});
+
+test('FileSink steps over a range written in place and writes the next chunks after it', async (t) => {
+  const target = path.join(tempDir(t), 'out.bin');
+  const sink = new FileSink(target);
+  async function* records(): AsyncGenerator<PipelineRecord> {
+    yield { type: 'entry', entry: { index: 0, name: 'a', kind: 'file', size: 9 } };
+    yield { type: 'chunk', entry: 0, offset: 0, size: 3, data: Buffer.from('abc') };
+    // Another thread writes the middle range into the sink's file, as restore's workers do.
+    const fd = fs.openSync(await sink.entryPath(0), 'r+');
+    fs.writeSync(fd, Buffer.from('DEF'), 0, 3, 3);
+    fs.closeSync(fd);
+    yield { type: 'chunk', entry: 0, offset: 3, size: 3, data: null, written: true };
+    yield { type: 'chunk', entry: 0, offset: 6, size: 3, data: Buffer.from('ghi') };
+    yield { type: 'entry-end', entry: 0, size: 9 };
+  }
+  await pipeline(Readable.from(records()), sink);
+  assert.equal(fs.readFileSync(target, 'utf8'), 'abcDEFghi');
+});

@@ -56,3 +56,13 @@ export interface PrunableStore extends WritableStore {
   /** Removes temp files left by crashed writers; only safe under the exclusive lock. */
   removeStaleTemporaryFiles(): Promise<number>;
 }
+
+/** A store whose files are on local disk, so another thread can open them by path. */
+export interface LocalPathStore {
+  localPath(type: FileType, name: string): string;
+}
+
+/** The store as a LocalPathStore, when it is one. */
+export function localPaths(store: ReadableStore): LocalPathStore | undefined {
+  return typeof (store as Partial<LocalPathStore>).localPath === 'function' ? (store as ReadableStore & LocalPathStore) : undefined;
+}

@@ -1,5 +1,6 @@
 // Gathers small buffers into large writev() calls: restoring 8 KiB chunks one write each would
-// spend its time in syscalls.
+// spend its time in syscalls. Writes are positional (from offset 0), so a range someone else
+// wrote into the file can be stepped over with skip().
 import type { FileHandle } from 'node:fs/promises';
 
 const DEFAULT_BATCH_BYTES = 4 << 20;
@@ -27,13 +28,21 @@ export class BatchedWriter {
 
   async flush(): Promise<void> {
     let pending = this.#batch;
+    let position = this.#written;
     this.#written += this.#batchBytes;
     this.#batch = [];
     this.#batchBytes = 0;
     while (pending.length > 0) {
-      const { bytesWritten } = await this.handle.writev(pending as NodeJS.ArrayBufferView[]);
+      const { bytesWritten } = await this.handle.writev(pending as NodeJS.ArrayBufferView[], position);
       pending = dropWritten(pending, bytesWritten);
+      position += bytesWritten;
     }
+  }
+
+  /** Steps over `bytes` that are already in the file (written there by someone else). */
+  async skip(bytes: number): Promise<void> {
+    if (this.#batchBytes > 0) await this.flush();
+    this.#written += bytes;
   }
 
   discard(): void {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AgentvaultError, describeIoError } from '../errors.js';
 import { BatchedWriter } from './batched-writer.js';
-import type { FileInfo, FileType, PendingFile, PrunableStore, RandomAccessFile } from './backend.js';
+import type { FileInfo, FileType, LocalPathStore, PendingFile, PrunableStore, RandomAccessFile } from './backend.js';
 
 const DIRECTORIES: Readonly<Record<FileType, string>> = {
   config: '',
@@ -17,7 +17,7 @@ const DIRECTORIES: Readonly<Record<FileType, string>> = {
   lock: 'locks',
 };
 
-export class LocalBackend implements PrunableStore {
+export class LocalBackend implements PrunableStore, LocalPathStore {
   readonly location: string;
   readonly #tmp: string;
 
@@ -45,6 +45,10 @@ export class LocalBackend implements PrunableStore {
     }
     if (type === 'pack') return path.join(this.location, 'packs', name.slice(0, 2), name);
     return path.join(this.location, DIRECTORIES[type], name);
+  }
+
+  localPath(type: FileType, name: string): string {
+    return this.path(type, name);
   }
 
   async read(type: FileType, name: string): Promise<Buffer> {

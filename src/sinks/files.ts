@@ -25,11 +25,41 @@ export async function checkTarget(target: string, force: boolean | undefined): P
 /** Bytes written between background syncs of a restored file. */
 const EARLY_SYNC_BYTES = 64 << 20;
 
-abstract class FileSystemSink extends Writable {
+/**
+ * A restore sink whose files other threads may write into directly, at positions: restore()
+ * then has its workers write each range of a file where it belongs and sends the sink only
+ * `written` chunk records (the sink still creates, syncs, commits or removes everything).
+ */
+export interface PositionalTarget {
+  /** The path of entry `index`'s file, once this sink has created it; rejects if the sink fails first. */
+  entryPath(index: number): Promise<string>;
+}
+
+export function isPositionalTarget(sink: object): sink is PositionalTarget {
+  return typeof (sink as Partial<PositionalTarget>).entryPath === 'function';
+}
+
+interface Opened {
+  readonly promise: Promise<string>;
+  resolve(path: string): void;
+  reject(err: Error): void;
+}
+
+function opened(): Opened {
+  let resolve!: (path: string) => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<string>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined); // the waiter sees it; nobody waiting is fine too
+  return { promise, resolve, reject };
+}
+
+abstract class FileSystemSink extends Writable implements PositionalTarget {
   protected current: { info: EntryInfo; handle?: fs.FileHandle; writer?: BatchedWriter; path: string; synced: number; syncing?: Promise<void> } | undefined;
   protected readonly temp: string;
   #committed = false;
-  readonly #order = new ChunkOrderCheck(true);
+  readonly #order = new ChunkOrderCheck(true, true);
+  /** Entry index → its file's path, for positional writers waiting on it. */
+  readonly #opened = new Map<number, Opened>();
 
   constructor(
     readonly target: string,
@@ -38,6 +68,12 @@ abstract class FileSystemSink extends Writable {
     super({ objectMode: true, highWaterMark: 16 });
     this.target = path.resolve(target);
     this.temp = temporarySibling(this.target);
+  }
+
+  entryPath(index: number): Promise<string> {
+    let entry = this.#opened.get(index);
+    if (!entry) this.#opened.set(index, (entry = opened()));
+    return entry.promise;
   }
 
   /** Path the entry's bytes go to (inside the temp area). */
@@ -67,12 +103,16 @@ abstract class FileSystemSink extends Writable {
         } else {
           const handle = await fs.open(dest, 'wx', 0o600);
           this.current = { info, handle, writer: new BatchedWriter(handle), path: dest, synced: 0 };
+          let waiting = this.#opened.get(info.index);
+          if (!waiting) this.#opened.set(info.index, (waiting = opened()));
+          waiting.resolve(dest);
         }
         break;
       }
       case 'chunk': {
         const current = this.current!;
-        await current.writer!.write(record.data!);
+        if (record.written) await current.writer!.skip(record.size);
+        else await current.writer!.write(record.data!);
         // Flush to disk as we go (in the background, one at a time): the fsync at the end of a
         // 1 GiB file otherwise waited ~0.3 s for all of it.
         if (current.writer!.size - current.synced >= EARLY_SYNC_BYTES && !current.syncing) {
@@ -87,6 +127,7 @@ abstract class FileSystemSink extends Writable {
       }
       case 'entry-end': {
         const { info, handle, writer, path: dest } = this.current!;
+        this.#opened.delete(info.index);
         if (writer && handle) {
           await this.current!.syncing?.catch(() => undefined);
           await writer.flush();
@@ -114,6 +155,8 @@ abstract class FileSystemSink extends Writable {
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    for (const waiting of this.#opened.values()) waiting.reject(err ?? new Error(`the restore to ${this.target} was stopped`));
+    this.#opened.clear();
     const cleanup = async () => {
       await this.current?.handle?.close().catch(() => undefined);
       if (!this.#committed) await fs.rm(this.temp, { recursive: true, force: true });

@@ -10,8 +10,14 @@ export class ChunkOrderCheck {
   #entry = -1;
   #expected = 0;
 
-  /** `plaintext`: chunks must carry their decoded bytes (restore sinks). */
-  constructor(readonly plaintext = false) {}
+  /**
+   * `plaintext`: chunks must carry their decoded bytes (restore sinks); `positional`: or be
+   * marked written, their bytes already in place (sinks that offer positional writes).
+   */
+  constructor(
+    readonly plaintext = false,
+    readonly positional = false,
+  ) {}
 
   check(record: PipelineRecord): void {
     switch (record.type) {
@@ -23,7 +29,10 @@ export class ChunkOrderCheck {
         if (record.entry !== this.#entry || record.offset !== this.#expected) {
           throw new AgentvaultError('CORRUPT', `internal error: chunk of entry #${record.entry} at offset ${record.offset} arrived where entry #${this.#entry} offset ${this.#expected} was due; nothing was committed`);
         }
-        if (this.plaintext && (record.data === null || record.data.byteLength !== record.size)) {
+        if (record.written && !this.positional) {
+          throw new AgentvaultError('CORRUPT', `internal error: chunk of entry #${record.entry} at offset ${record.offset} is marked as written in place, but this sink takes no positional writes; nothing was committed`);
+        }
+        if (this.plaintext && !record.written && (record.data === null || record.data.byteLength !== record.size)) {
           throw new AgentvaultError('CORRUPT', `internal error: chunk of entry #${record.entry} at offset ${record.offset} carries ${record.data === null ? 'no bytes' : `${record.data.byteLength} bytes`} instead of ${record.size}; nothing was committed`);
         }
         this.#expected += record.size;

@@ -148,7 +148,7 @@ export class RepositorySource {
             // Not indexed: checkComplete() was skipped. Fails in order, naming the chunk.
             close();
             const at = offset;
-            const records = this.#fetch(index, entry.name, at, ref.id, ref.size).then((r) => [r]);
+            const records = this.fetchChunk(index, entry.name, at, ref.id, ref.size).then((r) => [r]);
             records.catch(() => undefined);
             queue.push({ records, plainBytes: ref.size });
             offset += ref.size;
@@ -210,7 +210,7 @@ export class RepositorySource {
         if (!(err instanceof AgentvaultError)) throw err;
       }
       if (stored && xxh64(stored) === slot.location.checksum) records.push(this.#record(slot.entry, slot.offset, slot.size, slot.id, stored, slot.location));
-      else records.push(await this.#fetch(slot.entry, slot.entryName, slot.offset, slot.id, slot.size));
+      else records.push(await this.fetchChunk(slot.entry, slot.entryName, slot.offset, slot.id, slot.size));
     }
     return records;
   }
@@ -230,7 +230,8 @@ export class RepositorySource {
     };
   }
 
-  async #fetch(entry: number, entryName: string, offset: number, id: Buffer, size: number): Promise<ChunkRecord> {
+  /** One chunk's record with its stored bytes, from the first of its copies that reads back with the right checksum. */
+  async fetchChunk(entry: number, entryName: string, offset: number, id: Buffer, size: number): Promise<ChunkRecord> {
     const locations = this.index.locations(id);
     let firstError: Error | undefined;
     for (const location of locations) {
@@ -251,6 +252,11 @@ export class RepositorySource {
 
   #read(location: ChunkLocation): Promise<Buffer> {
     return this.#packs.read(location.packId, location.offset, location.storedLength);
+  }
+
+  /** Closes the pack files fetchChunk() opened (records() closes them itself when it ends). */
+  close(): Promise<void> {
+    return this.#closeAll();
   }
 
   #closeAll(): Promise<void> {

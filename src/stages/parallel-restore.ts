@@ -4,13 +4,13 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { codecByte } from '../codecs/index.js';
 import { AgentvaultError } from '../errors.js';
-import type { OpenResult, OpenTask } from '../workers/restore-worker.js';
+import { REF_FIELDS, type OpenResult, type OpenTask, type RestoreResult, type RestoreTask } from '../workers/restore-protocol.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { ChunkRecord, PipelineRecord } from '../types.js';
 import { STAGE_HIGH_WATER_MARK } from './record-transform.js';
 
 export interface ParallelRestoreOptions {
-  readonly pool: WorkerPool<OpenTask, OpenResult>;
+  readonly pool: WorkerPool<RestoreTask, RestoreResult>;
   /** Unwraps (and caches) the data key of a sealed chunk. */
   readonly dataKey: (wrapped: Buffer) => Buffer;
   /** Plaintext bytes per worker call (default 1 MiB). */
@@ -65,73 +65,10 @@ export class ParallelRestoreStage extends Transform {
     this.#batch = [];
     this.#batchBytes = 0;
     if (records.length === 0) return;
-    const work = this.#open(records);
+    const work = openChunkRecords(records, this.options, this.#names);
     work.catch((err: Error) => this.#fail(err));
     this.#out.push(work);
     this.#draining ??= this.#drain().finally(() => (this.#draining = undefined));
-  }
-
-  async #open(records: PipelineRecord[]): Promise<PipelineRecord[]> {
-    const chunks = records.filter((r): r is ChunkRecord => r.type === 'chunk' && r.data !== null);
-    if (chunks.length === 0) return records;
-    const keys: Buffer[] = [];
-    // By object first: the index hands out one Buffer per pack key, so the string key (80 bytes
-    // turned into a string per chunk) is only built for keys not seen as objects yet.
-    const keyByObject = new Map<Buffer, number>();
-    const keyIndex = new Map<string, number>();
-    const ids = new Uint8Array(chunks.length * 32);
-    // The batch's stored bytes, copied once into one buffer that is transferred: posting the
-    // buffers they sit in would clone a whole 4 MiB run for every batch that touches it.
-    const storedTotal = chunks.reduce((n, c) => n + c.data!.length, 0);
-    const packed = Buffer.from(new ArrayBuffer(storedTotal));
-    let packedAt = 0;
-    const refs = new Int32Array(chunks.length * 6);
-    const checksums = new BigUint64Array(chunks.length);
-    chunks.forEach((c, i) => {
-      ids.set(c.id!, i * 32);
-      let key = -1;
-      if (c.sealed) {
-        if (!c.wrappedKey) throw new AgentvaultError('CORRUPT', 'a sealed chunk has no data key');
-        key = keyByObject.get(c.wrappedKey) ?? -1;
-        if (key < 0) {
-          const k = c.wrappedKey.toString('latin1');
-          key = keyIndex.get(k) ?? -1;
-          if (key < 0) {
-            key = keys.push(this.options.dataKey(c.wrappedKey)) - 1;
-            keyIndex.set(k, key);
-          }
-          keyByObject.set(c.wrappedKey, key);
-        }
-      }
-      const data = c.data!;
-      data.copy(packed, packedAt);
-      const r = i * 6;
-      refs[r] = 0;
-      refs[r + 1] = packedAt;
-      refs[r + 2] = data.length;
-      refs[r + 3] = c.size;
-      refs[r + 4] = codecByte(c.codec ?? 'none');
-      refs[r + 5] = key;
-      packedAt += data.length;
-      if (c.checksum === undefined) throw new AgentvaultError('CORRUPT', 'a stored chunk has no checksum');
-      checksums[i] = c.checksum;
-    });
-    const task: OpenTask = { buffers: [packed.buffer], refs, checksums, ids, keys };
-    const result = await this.options.pool.run(task, [packed.buffer, refs.buffer as ArrayBuffer, checksums.buffer as ArrayBuffer, ids.buffer as ArrayBuffer]);
-    if (!result.ok) {
-      const bad = chunks[result.index]!;
-      const name = this.#names.get(bad.entry);
-      throw new AgentvaultError('CORRUPT', `chunk of ${name !== undefined ? `entry ${JSON.stringify(name)}` : `entry #${bad.entry}`} at offset ${bad.offset} ${result.reason}`);
-    }
-    const plain = Buffer.from(result.plain);
-    let at = 0;
-    chunks.forEach((c, i) => {
-      c.data = plain.subarray(at, at + result.lengths[i]!);
-      c.sealed = false;
-      c.codec = 'none';
-      at += result.lengths[i]!;
-    });
-    return records;
   }
 
   async #drain(): Promise<void> {
@@ -152,4 +89,90 @@ export class ParallelRestoreStage extends Transform {
     this.#failed = err;
     this.destroy(err);
   }
+}
+
+/** The data keys of one task, each unwrapped once (and cached by the repository) and numbered in the order met. */
+export class TaskKeys {
+  readonly keys: Buffer[] = [];
+  // By object first: the index hands out one Buffer per pack key, so the string key (80 bytes
+  // turned into a string per chunk) is only built for keys not seen as objects yet.
+  readonly #byObject = new Map<Buffer, number>();
+  readonly #byValue = new Map<string, number>();
+
+  constructor(readonly dataKey: (wrapped: Buffer) => Buffer) {}
+
+  /** The key's number in `keys`. */
+  number(wrapped: Buffer): number {
+    let key = this.#byObject.get(wrapped);
+    if (key === undefined) {
+      const k = wrapped.toString('latin1');
+      key = this.#byValue.get(k);
+      if (key === undefined) {
+        key = this.keys.push(this.dataKey(wrapped)) - 1;
+        this.#byValue.set(k, key);
+      }
+      this.#byObject.set(wrapped, key);
+    }
+    return key;
+  }
+}
+
+/**
+ * Opens the stored chunks among `records` in one worker task and gives the records back with
+ * their plaintext (errors name the entry, from `names`, and the offset).
+ */
+export async function openChunkRecords(records: PipelineRecord[], options: ParallelRestoreOptions, names: ReadonlyMap<number, string>): Promise<PipelineRecord[]> {
+  const chunks = records.filter((r): r is ChunkRecord => r.type === 'chunk' && r.data !== null);
+  if (chunks.length === 0) return records;
+  const keys = new TaskKeys(options.dataKey);
+  const ids = new Uint8Array(chunks.length * 32);
+  // The batch's stored bytes, copied once into one buffer that is transferred: posting the
+  // buffers they sit in would clone a whole 4 MiB run for every batch that touches it.
+  const storedTotal = chunks.reduce((n, c) => n + c.data!.length, 0);
+  const packed = Buffer.from(new ArrayBuffer(storedTotal));
+  let packedAt = 0;
+  const refs = new Int32Array(chunks.length * REF_FIELDS);
+  const checksums = new BigUint64Array(chunks.length);
+  chunks.forEach((c, i) => {
+    ids.set(c.id!, i * 32);
+    let key = -1;
+    if (c.sealed) {
+      if (!c.wrappedKey) throw new AgentvaultError('CORRUPT', 'a sealed chunk has no data key');
+      key = keys.number(c.wrappedKey);
+    }
+    const data = c.data!;
+    data.copy(packed, packedAt);
+    const r = i * REF_FIELDS;
+    refs[r] = 0;
+    refs[r + 1] = packedAt;
+    refs[r + 2] = data.length;
+    refs[r + 3] = c.size;
+    refs[r + 4] = codecByte(c.codec ?? 'none');
+    refs[r + 5] = key;
+    packedAt += data.length;
+    if (c.checksum === undefined) throw new AgentvaultError('CORRUPT', 'a stored chunk has no checksum');
+    checksums[i] = c.checksum;
+  });
+  const task: OpenTask = { kind: 'open', buffers: [packed.buffer], refs, checksums, ids, keys: keys.keys };
+  // The worker answers an open task with an OpenResult.
+  const result = (await options.pool.run(task, [packed.buffer, refs.buffer as ArrayBuffer, checksums.buffer as ArrayBuffer, ids.buffer as ArrayBuffer])) as OpenResult;
+  if (!result.ok) {
+    const bad = chunks[result.index]!;
+    throw new AgentvaultError('CORRUPT', `chunk of ${describeEntry(bad.entry, names)} at offset ${bad.offset} ${result.reason}`);
+  }
+  const plain = Buffer.from(result.plain);
+  let at = 0;
+  chunks.forEach((c, i) => {
+    c.data = plain.subarray(at, at + result.lengths[i]!);
+    c.sealed = false;
+    c.codec = 'none';
+    at += result.lengths[i]!;
+  });
+  return records;
+}
+
+/** `entry "name"`, or `entry #n` when the name was not seen. */
+export function describeEntry(entry: number, names: ReadonlyMap<number, string>): string {
+  const name = names.get(entry);
+  return name !== undefined ? `entry ${JSON.stringify(name)}` : `entry #${entry}`;
 }

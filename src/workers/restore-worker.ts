@@ -1,31 +1,19 @@
-// Worker thread for the parallel restore stage: opens a batch of stored chunks — decrypt (the
-// chunk id and codec are authenticated), decompress, check the keyed id — and returns the
-// plaintexts back to back. The checksum of the stored bytes is checked first, when given.
+// Worker thread for restore. Two kinds of task:
+//  - open: a batch of stored chunks handed over in memory — checksum, decrypt (the chunk id and
+//    codec are authenticated), decompress, check the keyed id — returning the plaintexts back to
+//    back (the record path: any sink).
+//  - write: a contiguous range of one restored file, described by where its chunks lie in local
+//    pack files; the worker reads the packs itself, opens every chunk the same way, and writes
+//    the range into the target file at its position (the positional path: file sinks). Nothing
+//    crosses the thread boundary but numbers, so the main thread neither reads, copies, nor
+//    collects the data.
 import { createDecipheriv } from 'node:crypto';
+import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CodecSet, codecByte, codecFromByte } from '../codecs/index.js';
-import { createChunkIdHasher, type ChunkIdAlgorithm } from '../crypto/chunk-id.js';
+import { createChunkIdHasher } from '../crypto/chunk-id.js';
 import { xxh64 } from '../crypto/checksum.js';
-
-export interface RestoreWorkerConfig {
-  readonly chunkId: ChunkIdAlgorithm;
-  readonly idKey: Uint8Array;
-}
-
-export interface OpenTask {
-  /** The buffers holding stored chunks (shared memory, or copied once into the message). */
-  readonly buffers: readonly ArrayBufferLike[];
-  /** Per chunk: buffer index, offset, stored length, plain length, codec byte, key index (-1: not sealed). */
-  readonly refs: Int32Array;
-  /** Per chunk: xxh64 of the stored bytes to check. */
-  readonly checksums: BigUint64Array;
-  readonly ids: Uint8Array;
-  readonly keys: readonly Uint8Array[];
-}
-
-export type OpenResult =
-  | { readonly ok: true; readonly plain: ArrayBuffer; readonly lengths: Int32Array }
-  | { readonly ok: false; readonly index: number; readonly reason: string };
+import { REF_FIELDS, type OpenResult, type OpenTask, type RestoreTask, type RestoreWorkerConfig, type WriteResult, type WriteTask } from './restore-protocol.js';
 
 const config = workerData as RestoreWorkerConfig;
 const hasher = createChunkIdHasher(config.chunkId, config.idKey);
@@ -33,56 +21,176 @@ const codecs = new CodecSet();
 const aad = Buffer.alloc(37);
 aad.write('AVC1', 0, 'latin1');
 
+/**
+ * Opens one stored chunk into `out` (exactly its plain length): checksum, decrypt, decompress,
+ * verify the id. Returns why it failed, or undefined.
+ */
+function openChunk(stored: Buffer, checksum: bigint, id: Buffer, codecNumber: number, key: Uint8Array | undefined, out: Buffer): string | undefined {
+  if (xxh64(stored) !== checksum) return 'is corrupt (checksum mismatch)';
+  const codec = codecFromByte(codecNumber);
+  let body = stored;
+  if (key) {
+    if (body.length < 28) return 'fails authentication (corrupt or tampered)';
+    aad.set(id, 4);
+    aad[36] = codecByte(codec);
+    const decipher = createDecipheriv('aes-256-gcm', key, body.subarray(0, 12));
+    decipher.setAAD(aad);
+    decipher.setAuthTag(body.subarray(body.length - 16));
+    const opened = decipher.update(body.subarray(12, body.length - 16));
+    try {
+      decipher.final();
+    } catch {
+      return 'fails authentication (corrupt or tampered)';
+    }
+    body = opened;
+  }
+  let written: number;
+  try {
+    written = codecs.get(codec).decompressInto(body, out);
+  } catch {
+    return `does not decompress (${codec})`;
+  }
+  if (written !== out.length || !hasher.id(out).equals(id)) return 'is corrupt (content does not match its id)';
+  return undefined;
+}
+
 function open(task: OpenTask): { result: OpenResult; transfer: ArrayBuffer[] } {
-  const n = task.refs.length / 6;
+  const n = task.refs.length / REF_FIELDS;
   let total = 0;
-  for (let i = 0; i < n; i++) total += task.refs[i * 6 + 3]!;
+  for (let i = 0; i < n; i++) total += task.refs[i * REF_FIELDS + 3]!;
   const plain = Buffer.from(new ArrayBuffer(total));
   const lengths = new Int32Array(n);
   let at = 0;
   for (let i = 0; i < n; i++) {
-    const r = i * 6;
-    const c = { plainLength: task.refs[r + 3]!, codec: task.refs[r + 4]!, key: task.refs[r + 5]! };
+    const r = i * REF_FIELDS;
+    const plainLength = task.refs[r + 3]!;
+    const key = task.refs[r + 5]!;
+    const stored = Buffer.from(task.buffers[task.refs[r]!] as ArrayBuffer, task.refs[r + 1]!, task.refs[r + 2]!);
     const id = Buffer.from(task.ids.buffer, task.ids.byteOffset + i * 32, 32);
-    let body = Buffer.from(task.buffers[task.refs[r]!] as ArrayBuffer, task.refs[r + 1]!, task.refs[r + 2]!);
-    if (xxh64(body) !== task.checksums[i]) return { result: { ok: false, index: i, reason: 'is corrupt (checksum mismatch)' }, transfer: [] };
-    const codec = codecFromByte(c.codec);
-    if (c.key >= 0) {
-      if (body.length < 28) return { result: { ok: false, index: i, reason: 'fails authentication (corrupt or tampered)' }, transfer: [] };
-      aad.set(id, 4);
-      aad[36] = codecByte(codec);
-      const decipher = createDecipheriv('aes-256-gcm', task.keys[c.key]!, body.subarray(0, 12));
-      decipher.setAAD(aad);
-      decipher.setAuthTag(body.subarray(body.length - 16));
-      const opened = decipher.update(body.subarray(12, body.length - 16));
-      try {
-        decipher.final();
-      } catch {
-        return { result: { ok: false, index: i, reason: 'fails authentication (corrupt or tampered)' }, transfer: [] };
-      }
-      body = opened;
-    }
     // Straight into the batch's output: no buffer per chunk.
-    const out = plain.subarray(at, at + c.plainLength);
-    let written: number;
-    try {
-      written = codecs.get(codec).decompressInto(body, out);
-    } catch {
-      return { result: { ok: false, index: i, reason: `does not decompress (${codec})` }, transfer: [] };
-    }
-    if (written !== c.plainLength || !hasher.id(out).equals(id)) return { result: { ok: false, index: i, reason: 'is corrupt (content does not match its id)' }, transfer: [] };
-    lengths[i] = written;
-    at += written;
+    const reason = openChunk(stored, task.checksums[i]!, id, task.refs[r + 4]!, key >= 0 ? task.keys[key] : undefined, plain.subarray(at, at + plainLength));
+    if (reason) return { result: { ok: false, index: i, reason }, transfer: [] };
+    lengths[i] = plainLength;
+    at += plainLength;
   }
   return { result: { ok: true, plain: plain.buffer as ArrayBuffer, lengths }, transfer: [plain.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer] };
 }
 
-parentPort!.on('message', (task: OpenTask) => {
+/** Reused between write tasks: a task's stored bytes, and its plaintext. */
+let storedScratch: Buffer = Buffer.alloc(0);
+let plainScratch: Buffer = Buffer.alloc(0);
+
+function scratch(current: Buffer, size: number): Buffer {
+  return current.length >= size ? current : Buffer.allocUnsafe(Math.max(size, current.length * 2));
+}
+
+/** Reads exactly `length` bytes at `position`, or says how many there were. */
+function readFully(fd: number, into: Buffer, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, into, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+function write(task: WriteTask): WriteResult {
+  const { refs } = task;
+  const n = refs.length / REF_FIELDS;
+  // Where each chunk's plaintext goes in the range, and which chunks repeat an earlier one of
+  // this task (same pack, same offset: zero pages): those are copied, not read and opened again.
+  const at = new Float64Array(n + 1);
+  const repeatOf = new Int32Array(n).fill(-1);
+  const seen = new Map<number, number>();
+  let storedTotal = 0;
+  for (let i = 0; i < n; i++) {
+    const r = i * REF_FIELDS;
+    at[i + 1] = at[i]! + refs[r + 3]!;
+    const place = refs[r]! * 2 ** 32 + refs[r + 1]!;
+    const earlier = seen.get(place);
+    if (earlier !== undefined && refs[earlier * REF_FIELDS + 2] === refs[r + 2]) repeatOf[i] = earlier;
+    else {
+      seen.set(place, i);
+      storedTotal += refs[r + 2]!;
+    }
+  }
+  const total = at[n]!;
+  plainScratch = scratch(plainScratch, total);
+  storedScratch = scratch(storedScratch, storedTotal);
+  const plain = plainScratch;
+  const stored = storedScratch;
+  const fds = new Map<number, number>();
   try {
-    const { result, transfer } = open(task);
-    parentPort!.postMessage({ ok: true, result }, transfer);
+    // Runs of chunks stored back to back in one pack: one read each.
+    let i = 0;
+    while (i < n) {
+      if (repeatOf[i]! >= 0) {
+        i++;
+        continue;
+      }
+      const pack = refs[i * REF_FIELDS]!;
+      const start = refs[i * REF_FIELDS + 1]!;
+      let end = start;
+      const members: number[] = [];
+      for (let j = i; j < n; j++) {
+        if (repeatOf[j]! >= 0) continue;
+        const r = j * REF_FIELDS;
+        if (refs[r] !== pack || refs[r + 1] !== end) break;
+        end += refs[r + 2]!;
+        members.push(j);
+      }
+      let fd = fds.get(pack);
+      if (fd === undefined) {
+        try {
+          fd = fs.openSync(task.packs[pack]!, 'r');
+        } catch (err) {
+          return { ok: false, index: i, reason: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+        }
+        fds.set(pack, fd);
+      }
+      const got = readFully(fd, stored, end - start, start);
+      let from = 0;
+      for (const j of members) {
+        const r = j * REF_FIELDS;
+        const length = refs[r + 2]!;
+        if (from + length > got) return { ok: false, index: j, reason: 'is truncated' };
+        const key = refs[r + 5]!;
+        const id = Buffer.from(task.ids.buffer, task.ids.byteOffset + j * 32, 32);
+        const reason = openChunk(stored.subarray(from, from + length), task.checksums[j]!, id, refs[r + 4]!, key >= 0 ? task.keys[key] : undefined, plain.subarray(at[j]!, at[j + 1]!));
+        if (reason) return { ok: false, index: j, reason };
+        from += length;
+      }
+      i = members[members.length - 1]! + 1;
+    }
+    for (let k = 0; k < n; k++) {
+      const original = repeatOf[k]!;
+      if (original >= 0) plain.copy(plain, at[k]!, at[original]!, at[original + 1]!);
+    }
+  } finally {
+    for (const fd of fds.values()) fs.closeSync(fd);
+  }
+  // The sink created the file; this thread opens it by path (never by the sink's descriptor,
+  // which the sink may close on failure while a task is still running).
+  const out = fs.openSync(task.target, 'r+');
+  try {
+    let done = 0;
+    while (done < total) done += fs.writeSync(out, plain, done, total - done, task.position + done);
+  } finally {
+    fs.closeSync(out);
+  }
+  return { ok: true, written: total };
+}
+
+parentPort!.on('message', (task: RestoreTask) => {
+  try {
+    if (task.kind === 'write') parentPort!.postMessage({ ok: true, result: write(task) });
+    else {
+      const { result, transfer } = open(task);
+      parentPort!.postMessage({ ok: true, result }, transfer);
+    }
   } catch (err) {
-    const e = err as Error;
-    parentPort!.postMessage({ ok: false, error: { message: e.message, name: e.name } });
+    const e = err as NodeJS.ErrnoException;
+    parentPort!.postMessage({ ok: false, error: { message: e.message, name: e.name, ...(e.code ? { code: e.code } : {}) } });
   }
 });
