@@ -6,7 +6,7 @@
 // local files and the repository is on local disk, the workers also read the packs and write
 // the files themselves (PositionalRestoreSource): the main thread only plans.
 import os from 'node:os';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type { Transform, Writable } from 'node:stream';
 import { AgentvaultError } from './errors.js';
 import type { ChunkIndex } from './repository/chunk-index.js';
@@ -81,6 +81,9 @@ export async function restore(options: RestoreOptions): Promise<void> {
   try {
     await pipeline([records, ...stages, options.sink], options.signal ? { signal: options.signal } : {});
   } catch (err) {
+    // pipeline() rejects as soon as it has destroyed the streams, before a sink's own cleanup
+    // (a file sink removes its temp files) has finished: nothing may be left when this rejects.
+    await finished(options.sink).catch(() => undefined);
     if (err instanceof AgentvaultError && err.code === 'CORRUPT' && !err.message.startsWith('backup ')) {
       throw new AgentvaultError('CORRUPT', `backup ${manifest.id}: ${err.message}`, { cause: err });
     }
