@@ -107,6 +107,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     }
     const workers = options.workers ?? (os.availableParallelism() >= 2 ? defaultWorkerCount() : 0);
     let pool: WorkerPool<BackupTask, BackupTaskResult> | undefined;
+    let allocate: (() => Uint8Array) | undefined;
     const stages: Transform[] = [];
     if (workers > 0) {
       pool = new WorkerPool(workerScript('backup-worker'), workers, { chunker, chunkId: config.chunkId, idKey: keys.write.idKey, codec, level, ...(dataKey ? { dataKey } : {}) });
@@ -116,6 +117,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       const closing = pool;
       parallel.once('end', () => void closing.close());
       stages.push(parallel);
+      allocate = parallel.allocate;
     } else {
       stages.push(new ChunkStage(chunker), new HashStage(config.chunkId, keys.write.idKey), new DedupStage(destination), new CompressStage(codec, level));
       if (dataKey) stages.push(new EncryptStage(dataKey));
@@ -124,7 +126,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     if (options.onProgress) stages.unshift(new ProgressStage(options.onProgress, source.totalBytes !== undefined ? { totalBytes: source.totalBytes } : {}));
 
     try {
-      await pipeline([source.records(options.signal), ...stages, sink], options.signal ? { signal: options.signal } : {});
+      await pipeline([source.records(options.signal, allocate ? { allocate } : {}), ...stages, sink], options.signal ? { signal: options.signal } : {});
     } finally {
       await pool?.close();
     }

@@ -1,12 +1,12 @@
 // A single file as a one-entry backup.
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { AgentvaultError, describeIoError } from '../errors.js';
 import type { SourceRecord } from '../types.js';
-import { READ_PIECE_BYTES, type BackupSource } from './source.js';
+import { readFilePieces } from './read-file.js';
+import type { BackupSource, RecordsOptions } from './source.js';
 
 export class FileSource implements BackupSource {
   private constructor(
@@ -37,17 +37,18 @@ export class FileSource implements BackupSource {
     return this.stat.size;
   }
 
-  records(signal?: AbortSignal): Readable {
-    return Readable.from(this.#generate(signal), { objectMode: true, highWaterMark: 4 });
+  records(signal?: AbortSignal, options: RecordsOptions = {}): Readable {
+    // Lent segments are 4 MiB or more: read one ahead (the stage keeps its own work in flight).
+    return Readable.from(this.#generate(signal, options.allocate), { objectMode: true, highWaterMark: options.allocate ? 1 : 4 });
   }
 
-  async *#generate(signal?: AbortSignal): AsyncGenerator<SourceRecord> {
+  async *#generate(signal?: AbortSignal, allocate?: () => Uint8Array): AsyncGenerator<SourceRecord> {
     yield { type: 'entry', entry: { index: 0, name: this.name, kind: 'file', size: this.stat.size, mode: this.stat.mode, mtime: Math.floor(this.stat.mtimeMs) } };
     let size = 0;
     try {
-      for await (const bytes of createReadStream(this.filePath, { highWaterMark: READ_PIECE_BYTES, ...(signal ? { signal } : {}) })) {
-        size += (bytes as Buffer).byteLength;
-        yield { type: 'data', entry: 0, bytes: bytes as Buffer };
+      for await (const bytes of readFilePieces(this.filePath, allocate, signal)) {
+        size += bytes.byteLength;
+        yield { type: 'data', entry: 0, bytes };
       }
     } catch (err) {
       throw describeIoError(err, `reading ${this.filePath}`);

@@ -1,7 +1,6 @@
 // A directory written by `dfx canister snapshot download` / `icp canister snapshot download`
 // (metadata.json, wasm_module.bin, wasm_memory.bin, stable_memory.bin, wasm_chunk_store/<hash>.bin)
 // as a backup with the same entries a live canister backup has.
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +10,8 @@ import { decodeSnapshotMetadata } from '../ic/snapshot-metadata.js';
 import type { SnapshotMetadata } from '../ic/management.js';
 import type { EntryKind, SourceDescription, SourceRecord } from '../types.js';
 import { SNAPSHOT_ENTRY_NAMES } from '../ic/constants.js';
-import { READ_PIECE_BYTES, type BackupSource } from './source.js';
+import { readFilePieces } from './read-file.js';
+import type { BackupSource, RecordsOptions } from './source.js';
 
 interface DirEntry {
   readonly name: string;
@@ -79,19 +79,20 @@ export class SnapshotDirSource implements BackupSource {
     return this.entries.reduce((n, e) => n + e.size, 0);
   }
 
-  records(signal?: AbortSignal): Readable {
-    return Readable.from(this.#generate(signal), { objectMode: true, highWaterMark: 4 });
+  records(signal?: AbortSignal, options: RecordsOptions = {}): Readable {
+    // Lent segments are 4 MiB or more: read one ahead (the stage keeps its own work in flight).
+    return Readable.from(this.#generate(signal, options.allocate), { objectMode: true, highWaterMark: options.allocate ? 1 : 4 });
   }
 
-  async *#generate(signal?: AbortSignal): AsyncGenerator<SourceRecord> {
+  async *#generate(signal?: AbortSignal, allocate?: () => Uint8Array): AsyncGenerator<SourceRecord> {
     for (const [index, e] of this.entries.entries()) {
       yield { type: 'entry', entry: { index, name: e.name, kind: e.kind, size: e.size } };
       let size = 0;
       if (e.size > 0) {
         try {
-          for await (const bytes of createReadStream(e.file, { highWaterMark: READ_PIECE_BYTES, ...(signal ? { signal } : {}) })) {
-            size += (bytes as Buffer).length;
-            yield { type: 'data', entry: index, bytes: bytes as Buffer };
+          for await (const bytes of readFilePieces(e.file, allocate, signal)) {
+            size += bytes.byteLength;
+            yield { type: 'data', entry: index, bytes };
           }
         } catch (err) {
           throw describeIoError(err, `reading ${e.file}`);

@@ -14,7 +14,16 @@ export interface BackupSource {
    */
   prepare?(signal?: AbortSignal): Promise<void>;
   /** An object-mode stream of SourceRecords. Call once. */
-  records(signal?: AbortSignal): Readable;
+  records(signal?: AbortSignal, options?: RecordsOptions): Readable;
+}
+
+export interface RecordsOptions {
+  /**
+   * Buffers to read data into, from a consumer that takes them back without copying (the
+   * parallel backup stage lends shared segments). A source that reads files may use them; each
+   * one goes into one data record and is not touched again by the source.
+   */
+  readonly allocate?: () => Uint8Array;
 }
 
 /** Pieces read from files and pipes: large enough that per-record costs vanish. */

@@ -86,6 +86,8 @@ export class ParallelBackupStage extends Transform {
    * tail (the carry) has been taken by the next segment's stitching.
    */
   readonly #free: SharedArrayBuffer[] = [];
+  /** Segments lent to the source to read into (see `allocate`), not yet back in a data record. */
+  readonly #lent = new Set<SharedArrayBuffer>();
   readonly #holds = new Map<SharedArrayBuffer, number>();
   /** Stitching of the entry's segments happens strictly in order. */
   #chain: Promise<void> = Promise.resolve();
@@ -99,6 +101,17 @@ export class ParallelBackupStage extends Transform {
     this.#maxInFlight = options.segmentsInFlight ?? options.pool.size + 2;
   }
 
+  /**
+   * A whole segment for the source to read into (BackupSource.records' `allocate`): when it comes
+   * back as a data record it becomes the current segment as it is, so the input is never copied
+   * on this thread and no 1 MiB read buffer is left for the garbage collector.
+   */
+  readonly allocate = (): Uint8Array => {
+    const data = this.#free.pop() ?? new SharedArrayBuffer(this.#segmentBytes);
+    this.#lent.add(data);
+    return new Uint8Array(data);
+  };
+
   override _transform(record: SourceRecord, _e: BufferEncoding, callback: TransformCallback): void {
     if (this.#failed) {
       callback(this.#failed);
@@ -111,6 +124,13 @@ export class ParallelBackupStage extends Transform {
         break;
       case 'data': {
         let bytes = record.bytes;
+        const lent = bytes.buffer instanceof SharedArrayBuffer && this.#lent.delete(bytes.buffer) ? bytes.buffer : undefined;
+        if (lent && !this.#segment && bytes.byteOffset === 0) {
+          this.#segment = lent;
+          this.#filled = bytes.length;
+          if (this.#filled === this.#segmentBytes) this.#dispatch(false);
+          break;
+        }
         while (bytes.length > 0) {
           this.#segment ??= this.#free.pop() ?? new SharedArrayBuffer(this.#segmentBytes);
           const take = Math.min(bytes.length, this.#segmentBytes - this.#filled);
@@ -119,6 +139,7 @@ export class ParallelBackupStage extends Transform {
           bytes = bytes.subarray(take);
           if (this.#filled === this.#segmentBytes) this.#dispatch(false);
         }
+        if (lent) this.#free.push(lent); // copied: the segment can be lent again
         break;
       }
       case 'entry-end':
