@@ -2,9 +2,12 @@
 // sequential stages, however segments fall on the data (small segments force many seams).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Readable, Writable } from 'node:stream';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
+import { FileSource } from '../src/sources/file.js';
 import { ChunkStage } from '../src/stages/chunk.js';
 import { CompressStage } from '../src/stages/compress.js';
 import { DedupStage } from '../src/stages/dedup.js';
@@ -15,6 +18,7 @@ import { DecryptStage } from '../src/stages/encrypt.js';
 import type { BackupTask, BackupTaskResult } from '../src/workers/backup-worker.js';
 import { WorkerPool, workerScript } from '../src/workers/pool.js';
 import type { AnyRecord, ChunkRecord, SourceRecord } from '../src/types.js';
+import { tempDir } from './helpers/tmp.js';
 
 function sourceRecords(entries: Buffer[], piece: number): SourceRecord[] {
   const out: SourceRecord[] = [];
@@ -72,5 +76,35 @@ test('parallel stage == sequential stages, for random data, runs of zeros, many 
         assert.ok(byId.get(r.id!.toString('hex'))!.equals(expected), `chunk ${r.entry}@${r.offset}`);
       }
     }
+  }
+});
+
+test('a file source reads into segments lent by the stage: the same chunks as the sequential stages', async (t) => {
+  const key = randomBytes(32);
+  const chunker = { min: 2048, avg: 8192, max: 65536, normalization: 2, seed: 7n };
+  const pool = new WorkerPool<BackupTask, BackupTaskResult>(workerScript('backup-worker'), 2, { chunker, chunkId: 'blake3-keyed', idKey: key, codec: 'zstd', level: 3 });
+  t.after(() => pool.close());
+  const dir = tempDir(t);
+  const segmentBytes = 4 * chunker.max;
+  for (const [i, data] of [Buffer.alloc(0), randomBytes(1000), randomBytes(3 * segmentBytes), Buffer.concat([randomBytes(segmentBytes + 12345), Buffer.alloc(300_000)])].entries()) {
+    const file = path.join(dir, `f${i}`);
+    fs.writeFileSync(file, data);
+    const seen = new Set<string>();
+    const destination = { has: (id: Buffer) => seen.has(id.toString('hex')) };
+    const stage = new ParallelBackupStage({ pool, chunker, chunkId: 'blake3-keyed', idKey: key, destination, encrypted: false, segmentBytes });
+    let lent = 0;
+    const counted = new Transform({
+      objectMode: true,
+      transform(r: SourceRecord, _e, cb) {
+        if (r.type === 'data' && r.bytes.buffer instanceof SharedArrayBuffer) lent++;
+        cb(null, r);
+      },
+    });
+    const source = (await FileSource.open(file, { name: 'e0' })).records(undefined, { allocate: stage.allocate });
+    const out: AnyRecord[] = [];
+    await pipeline([source, counted, stage, new Writable({ objectMode: true, write: (r: AnyRecord, _e, cb) => (out.push(r), cb()) })] as never);
+    const sequential = await collect(sourceRecords([data], 65536), [new ChunkStage(chunker), new HashStage('blake3-keyed', key), new DedupStage(destination), new CompressStage('zstd', 3)]);
+    assert.deepEqual(summary(out), summary(sequential), `file ${i}`);
+    assert.equal(lent, Math.ceil(data.length / segmentBytes), `file ${i}: every piece was read into a lent segment`);
   }
 });
