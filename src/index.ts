@@ -23,7 +23,7 @@ export { AgentvaultError, UsageError, type ErrorCode } from './errors.js';
 export { backup, type BackupOptions, type BackupResult } from './backup.js';
 export { restore, restoreStages, type RestoreOptions } from './restore.js';
 
-export type { BackupSource } from './sources/source.js';
+export type { BackupSource, RecordsOptions } from './sources/source.js';
 export { FileSource } from './sources/file.js';
 export { StdinSource, type StdinSourceOptions } from './sources/stdin.js';
 export { ProjectSource } from './sources/project.js';
@@ -40,7 +40,7 @@ export { ProgressStage, type Progress, type ProgressListener } from './stages/pr
 export { ChunkTransform } from './stages/record-transform.js';
 
 export { RepositorySink, type ManifestDraft } from './sinks/repository.js';
-export { FileSink, DirectorySink, checkTarget, type FileTargetOptions } from './sinks/files.js';
+export { FileSink, DirectorySink, checkTarget, isPositionalTarget, type FileTargetOptions, type PositionalTarget } from './sinks/files.js';
 export { ByteStreamSink } from './sinks/stream.js';
 
 export { Repository, type InitOptions, type BackupFilter } from './repository/repository.js';
