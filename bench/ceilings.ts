@@ -8,11 +8,13 @@
 // alike): the backup pipeline falls below 0.2 x zstd-alone's throughput or the restore below
 // 0.12 x zstd-decompress-alone's (the single-threaded pipeline of 2026-11-27 was about there), or,
 // on 2+ cores, the backup with workers is not at least 1.15x the same backup without them (the
-// check that the pool still pays). Measured here (2026-11-28, 256 MiB): 0.30-0.32 and 0.18-0.23 of
-// zstd alone; workers ÷ none 1.32-1.40x for backup, but 0.79-0.93x for restore at this size (the
-// pool pays for restore only on larger inputs: 1.3x at 1 GiB into a file), so restore has no such
-// check. (Until 2026-11-28 the guard asked for 0.5 and 0.25, which no version met, and `--guard`
-// itself failed to parse.)
+// check that the pool still pays). Measured here (2026-11-28, 256 MiB): 0.30-0.36 and 0.18-0.23 of
+// zstd alone; workers ÷ none 1.32-1.49x for backup, but only 0.8-1.1x for restore at this size:
+// a 256 MiB restore is ~0.7 s, much of it fixed costs (index, starting the pool, the final fsync)
+// that the pool cannot share. At 1 GiB into a file, in-process, the positional path with workers
+// takes 1.6-1.9 s against 3.2-3.4 s without them; so restore has no such check here. (Until
+// 2026-11-28 the guard asked for 0.5 and 0.25, which no version met, and `--guard` itself failed
+// to parse.)
 import { createCipheriv, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
