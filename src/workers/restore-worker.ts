@@ -23,10 +23,12 @@ aad.write('AVC1', 0, 'latin1');
 
 /**
  * Opens one stored chunk into `out` (exactly its plain length): checksum, decrypt, decompress,
- * verify the id. Returns why it failed, or undefined.
+ * verify the id. Returns why it failed, or undefined. `checksum` undefined: not checked (a sealed
+ * chunk read on the positional path, where AES-GCM's tag already covers every stored byte and a
+ * failure is retried on the record path, which checks the checksum to pick a good copy).
  */
-function openChunk(stored: Buffer, checksum: bigint, id: Buffer, codecNumber: number, key: Uint8Array | undefined, out: Buffer): string | undefined {
-  if (xxh64(stored) !== checksum) return 'is corrupt (checksum mismatch)';
+function openChunk(stored: Buffer, checksum: bigint | undefined, id: Buffer, codecNumber: number, key: Uint8Array | undefined, out: Buffer): string | undefined {
+  if (checksum !== undefined && xxh64(stored) !== checksum) return 'is corrupt (checksum mismatch)';
   const codec = codecFromByte(codecNumber);
   let body = stored;
   if (key) {
@@ -157,7 +159,8 @@ function write(task: WriteTask): WriteResult {
         if (from + length > got) return { ok: false, index: j, reason: 'is truncated' };
         const key = refs[r + 5]!;
         const id = Buffer.from(task.ids.buffer, task.ids.byteOffset + j * 32, 32);
-        const reason = openChunk(stored.subarray(from, from + length), task.checksums[j]!, id, refs[r + 4]!, key >= 0 ? task.keys[key] : undefined, plain.subarray(at[j]!, at[j + 1]!));
+        const sealedWith = key >= 0 ? task.keys[key] : undefined;
+        const reason = openChunk(stored.subarray(from, from + length), sealedWith ? undefined : task.checksums[j]!, id, refs[r + 4]!, sealedWith, plain.subarray(at[j]!, at[j + 1]!));
         if (reason) return { ok: false, index: j, reason };
         from += length;
       }
