@@ -40,6 +40,7 @@ export { ProgressStage, type Progress, type ProgressListener } from './stages/pr
 export { ChunkTransform } from './stages/record-transform.js';
 
 export { RepositorySink, type ManifestDraft } from './sinks/repository.js';
+export { VerifySink } from './sinks/verify.js';
 export { FileSink, DirectorySink, checkTarget, isPositionalTarget, type FileTargetOptions, type PositionalTarget } from './sinks/files.js';
 export { ByteStreamSink } from './sinks/stream.js';
 

@@ -11,6 +11,7 @@ import { backup } from '../src/backup.js';
 import { Repository } from '../src/repository/repository.js';
 import { restore } from '../src/restore.js';
 import { DirectorySink, FileSink } from '../src/sinks/files.js';
+import { VerifySink } from '../src/sinks/verify.js';
 import { ProjectSource } from '../src/sources/project.js';
 import type { PipelineRecord } from '../src/types.js';
 import { bufferSource } from './helpers/pipeline.js';
@@ -139,4 +140,20 @@ test('a damaged chunk with no other copy fails naming entry and offset, and leav
     return true;
   });
   assert.deepEqual(fs.readdirSync(out), [], 'no target and no temp file');
+});
+
+test('VerifySink: every chunk is opened and counted, nothing is written; a damaged chunk fails it', async (t) => {
+  const { dir, repository } = await setup(t);
+  const data = image();
+  const { manifest } = await backup({ repository, source: bufferSource(data, 'heap'), workers: 2 });
+  for (const workers of [2, 0]) {
+    const sink = new VerifySink();
+    await restore({ repository, manifest, sink, workers });
+    assert.equal(sink.bytes, data.length, `workers: ${workers}`);
+  }
+  await damageFirstCopy(repository, dir, manifest.id, 2 << 20);
+  const reopened = await Repository.open(new LocalBackend(path.join(dir, 'repo')), { password: 'pw' });
+  for (const workers of [2, 0]) {
+    await assert.rejects(restore({ repository: reopened, manifest, sink: new VerifySink(), workers }), /offset \d+ of entry "heap".*checksum mismatch/, `workers: ${workers}`);
+  }
 });

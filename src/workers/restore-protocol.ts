@@ -7,6 +7,9 @@ export interface RestoreWorkerConfig {
   readonly idKey: Uint8Array;
 }
 
+/** A write task's target that is nowhere: the range is opened and verified, not written. */
+export const NO_TARGET = '';
+
 /** Fields per chunk in `refs`, both task kinds. */
 export const REF_FIELDS = 6;
 
@@ -31,7 +34,7 @@ export interface WriteTask {
   readonly checksums: BigUint64Array;
   readonly ids: Uint8Array;
   readonly keys: readonly Uint8Array[];
-  /** The file the range goes to (it exists: the sink created it) and the range's offset in it. */
+  /** The file the range goes to (it exists: the sink created it; NO_TARGET: verified, written nowhere) and the range's offset in it. */
   readonly target: string;
   readonly position: number;
 }

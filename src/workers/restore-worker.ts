@@ -13,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CodecSet, codecByte, codecFromByte } from '../codecs/index.js';
 import { createChunkIdHasher } from '../crypto/chunk-id.js';
 import { xxh64 } from '../crypto/checksum.js';
-import { REF_FIELDS, type OpenResult, type OpenTask, type RestoreTask, type RestoreWorkerConfig, type WriteResult, type WriteTask } from './restore-protocol.js';
+import { NO_TARGET, REF_FIELDS, type OpenResult, type OpenTask, type RestoreTask, type RestoreWorkerConfig, type WriteResult, type WriteTask } from './restore-protocol.js';
 
 const config = workerData as RestoreWorkerConfig;
 const hasher = createChunkIdHasher(config.chunkId, config.idKey);
@@ -173,6 +173,8 @@ function write(task: WriteTask): WriteResult {
   } finally {
     for (const fd of fds.values()) fs.closeSync(fd);
   }
+  // No target: the range was only to be verified.
+  if (task.target === NO_TARGET) return { ok: true, written: total };
   // The sink created the file; this thread opens it by path (never by the sink's descriptor,
   // which the sink may close on failure while a task is still running).
   const out = fs.openSync(task.target, 'r+');

@@ -6,6 +6,7 @@ import { chunkRefs, type ManifestEntry } from '../../repository/manifest.js';
 import { restore } from '../../restore.js';
 import { checkTarget, DirectorySink, FileSink } from '../../sinks/files.js';
 import { ByteStreamSink } from '../../sinks/stream.js';
+import { VerifySink } from '../../sinks/verify.js';
 import type { CommandContext } from '../context.js';
 import { withRepositoryOptions, type CommandGroup } from '../command-group.js';
 import { askPassword } from '../credentials.js';
@@ -109,9 +110,9 @@ function countMissing(entry: ManifestEntry, index: ChunkIndex): number {
   return missing;
 }
 
-/** A sink that checks nothing more and keeps nothing: the stages before it do the verifying. */
+/** A sink that keeps nothing: restore() opens and verifies every chunk before it gets there. */
 export function discard(): Writable {
-  return new Writable({ objectMode: true, write: (_r, _e, cb) => cb() });
+  return new VerifySink();
 }
 
 async function restoreFromStdin(ctx: CommandContext, target: string | undefined, toStdout: boolean): Promise<void> {
