@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { ChunkIndex } from '../src/repository/chunk-index.js';
 import type { IndexedPack } from '../src/repository/index-format.js';
-import type { PackEntry } from '../src/repository/pack-format.js';
+import { readPackContentsTable, writePackContents, type PackEntry } from '../src/repository/pack-format.js';
+import { ByteReader, ByteWriter } from '../src/repository/binary.js';
 
 function pack(n: number, keys: Buffer[], ids: Buffer[] = Array.from({ length: n }, () => randomBytes(32))): IndexedPack {
   let offset = 8;
@@ -58,4 +59,27 @@ test('ids that share their first four bytes (one hash bucket) are still told apa
   index.addPack(p);
   ids.forEach((id, i) => assert.equal(index.get(id)!.offset, p.entries[i]!.offset));
   assert.equal(index.has(Buffer.concat([Buffer.from([1, 2, 3, 4]), randomBytes(28)])), false);
+});
+
+test('addPackTable (entries as stored, as loadIndex reads them) indexes exactly what addPack does', () => {
+  const shared = randomBytes(32);
+  const packs = [pack(2000, [randomBytes(80), randomBytes(80), randomBytes(80)]), pack(700, []), pack(3, [randomBytes(80)], [randomBytes(32), shared, randomBytes(32)]), pack(2, [randomBytes(80)], [shared, randomBytes(32)])];
+  const fromEntries = new ChunkIndex();
+  const fromTables = new ChunkIndex();
+  fromTables.reserve(10);
+  for (const p of packs) {
+    fromEntries.addPack(p);
+    const w = new ByteWriter(64);
+    writePackContents(w, p);
+    const { keys, table } = readPackContentsTable(new ByteReader(w.finish(), 'test'));
+    fromTables.addPackTable(p.packId, p.size, keys, table);
+    fromTables.addPackTable(p.packId, p.size, keys, table); // a pack met twice is indexed once
+  }
+  assert.equal(fromTables.chunkCount, fromEntries.chunkCount);
+  assert.equal(fromTables.packCount, packs.length);
+  for (const p of packs) {
+    for (const e of p.entries) assert.deepEqual(fromTables.locations(e.id), fromEntries.locations(e.id));
+    assert.deepEqual(fromTables.pack(p.packId), p);
+  }
+  assert.equal(fromTables.locations(shared).length, 2, 'the second copy is an alternate');
 });

@@ -8,7 +8,7 @@
 import { codecByte, codecFromByte } from '../codecs/index.js';
 import type { CodecName } from '../types.js';
 import type { IndexedPack } from './index-format.js';
-import type { PackEntry } from './pack-format.js';
+import { PACK_ENTRY_LENGTH, type PackEntry, type PackEntryTable } from './pack-format.js';
 
 export interface ChunkLocation {
   readonly packId: string;
@@ -92,32 +92,71 @@ export class ChunkIndex {
   }
 
   addPack(pack: IndexedPack): void {
-    if (this.#packNumbers.has(pack.packId)) return;
-    const number = this.#packs.length;
-    // Copies: a key is often a view of its whole decoded index file, which it would keep alive.
-    const keys = pack.keys.map((k) => Buffer.from(k));
-    this.#packs.push({ packId: pack.packId, size: pack.size, keys, first: this.#recordCount, count: pack.entries.length });
-    this.#packNumbers.set(pack.packId, number);
-    this.#reserve(pack.entries.length);
+    const number = this.#newPack(pack.packId, pack.size, pack.keys, pack.entries.length);
+    if (number < 0) return;
+    const hasKeys = pack.keys.length > 0;
     for (const entry of pack.entries) {
-      const r = this.#recordCount++;
-      const at = r * RECORD;
+      const at = this.#recordCount * RECORD;
       const b = this.#records;
       entry.id.copy(b, at, 0, 32);
-      b.writeUInt32LE(number, at + PACK);
       b.writeUInt32LE(entry.offset, at + OFFSET);
       b.writeUInt32LE(entry.storedLength, at + STORED);
       b.writeUInt32LE(entry.plainLength, at + PLAIN);
-      b.writeUInt32LE(keys.length > 0 ? entry.keyIndex : NO_KEY, at + KEY);
       b[at + CODEC] = codecByte(entry.codec);
       b.writeBigUInt64LE(entry.checksum, at + CHECKSUM);
-      const first = this.#find(entry.id);
-      if (first < 0) this.#insert(r);
-      else {
-        const more = this.#alternates.get(first);
-        if (more) more.push(r);
-        else this.#alternates.set(first, [r]);
-      }
+      this.#addRecord(number, hasKeys ? entry.keyIndex : NO_KEY);
+    }
+  }
+
+  /** As addPack, from the entries as stored (loading an index: no object per chunk). */
+  addPackTable(packId: string, size: number, keys: readonly Buffer[], table: PackEntryTable): void {
+    const number = this.#newPack(packId, size, keys, table.count);
+    if (number < 0) return;
+    const hasKeys = keys.length > 0;
+    const from = table.bytes;
+    for (let i = 0; i < table.count; i++) {
+      const e = i * PACK_ENTRY_LENGTH;
+      const at = this.#recordCount * RECORD;
+      const b = this.#records;
+      // Stored: id ‖ offset ‖ stored ‖ plain ‖ codec ‖ key index ‖ checksum (see PackEntryTable).
+      from.copy(b, at, e, e + 32);
+      from.copy(b, at + OFFSET, e + 32, e + 44);
+      b[at + CODEC] = from[e + 44]!;
+      from.copy(b, at + CHECKSUM, e + 46, e + 54);
+      this.#addRecord(number, hasKeys ? from[e + 45]! : NO_KEY);
+    }
+  }
+
+  /** Makes room for this many more records at once (a hint: growing as packs arrive copies the records each time). */
+  reserve(records: number): void {
+    this.#reserve(records);
+  }
+
+  /** Registers a pack and makes room for its records; -1 when it is indexed already. */
+  #newPack(packId: string, size: number, packKeys: readonly Buffer[], count: number): number {
+    if (this.#packNumbers.has(packId)) return -1;
+    const number = this.#packs.length;
+    // Copies: a key is often a view of its whole decoded index file, which it would keep alive.
+    const keys = packKeys.map((k) => Buffer.from(k));
+    this.#packs.push({ packId, size, keys, first: this.#recordCount, count });
+    this.#packNumbers.set(packId, number);
+    this.#reserve(count);
+    return number;
+  }
+
+  /** Completes the record being written (id, offsets, codec, checksum in place) and indexes it. */
+  #addRecord(pack: number, key: number): void {
+    const r = this.#recordCount++;
+    const at = r * RECORD;
+    this.#records.writeUInt32LE(pack, at + PACK);
+    this.#records.writeUInt32LE(key, at + KEY);
+    const id = this.#records.subarray(at, at + 32);
+    const first = this.#find(id);
+    if (first < 0) this.#insert(r);
+    else {
+      const more = this.#alternates.get(first);
+      if (more) more.push(r);
+      else this.#alternates.set(first, [r]);
     }
   }
 

@@ -4,7 +4,7 @@ import { Compressor } from 'zstd-napi';
 import { seal } from '../crypto/aead.js';
 import { AgentvaultError } from '../errors.js';
 import { ByteReader, ByteWriter, readHeader, writeHeader } from './binary.js';
-import { readPackContents, writePackContents, type PackContents } from './pack-format.js';
+import { readPackContents, readPackContentsTable, writePackContents, type PackContents, type PackEntryTable } from './pack-format.js';
 import { openSealedZstd } from './sealed.js';
 
 export const INDEX_VERSION = 1;
@@ -18,6 +18,12 @@ export interface IndexedPack extends PackContents {
 export interface IndexFile {
   readonly supersedes: readonly string[];
   readonly packs: readonly IndexedPack[];
+}
+
+/** An index file with each pack's entries left as stored (see PackEntryTable). */
+export interface IndexFileTables {
+  readonly supersedes: readonly string[];
+  readonly packs: ReadonlyArray<{ readonly packId: string; readonly size: number; readonly keys: readonly Buffer[]; readonly table: PackEntryTable }>;
 }
 
 function aad(indexId: string): Buffer {
@@ -44,6 +50,15 @@ export function encodeIndexFile(indexId: string, file: IndexFile, metaKey: Buffe
 }
 
 export function decodeIndexFile(indexId: string, bytes: Buffer, metaKey: Buffer | undefined): IndexFile {
+  return decode(indexId, bytes, metaKey, (b) => readPackContents(b));
+}
+
+/** As decodeIndexFile, without decoding each entry: what loading the chunk index needs. */
+export function decodeIndexFileTables(indexId: string, bytes: Buffer, metaKey: Buffer | undefined): IndexFileTables {
+  return decode(indexId, bytes, metaKey, (b) => readPackContentsTable(b));
+}
+
+function decode<T>(indexId: string, bytes: Buffer, metaKey: Buffer | undefined, contents: (b: ByteReader) => T): { supersedes: string[]; packs: Array<{ packId: string; size: number } & T> } {
   const what = `index ${indexId}`;
   const r = new ByteReader(bytes, what);
   const { flags } = readHeader(r, INDEX_MAGIC, INDEX_VERSION, 'index');
@@ -52,11 +67,11 @@ export function decodeIndexFile(indexId: string, bytes: Buffer, metaKey: Buffer 
   const b = new ByteReader(plain, what);
   const supersedes: string[] = [];
   for (let n = b.u32(); n > 0; n--) supersedes.push(b.bytes(16).toString('hex'));
-  const packs: IndexedPack[] = [];
+  const packs: Array<{ packId: string; size: number } & T> = [];
   for (let n = b.u32(); n > 0; n--) {
     const packId = b.bytes(16).toString('hex');
     const size = b.u64n();
-    packs.push({ packId, size, ...readPackContents(b) });
+    packs.push({ packId, size, ...contents(b) });
   }
   b.expectEnd();
   return { supersedes, packs };

@@ -41,35 +41,55 @@ export function writePackContents(w: ByteWriter, contents: PackContents): void {
   }
 }
 
-export function readPackContents(r: ByteReader): PackContents {
+/**
+ * A pack's entries as they are stored (ENTRY_LENGTH bytes each, the layout of docs/FORMAT.md §4),
+ * checked but not decoded: loading a repository's index copies them straight into the chunk
+ * index, without an object, a Buffer and a bigint per chunk.
+ */
+export interface PackEntryTable {
+  readonly count: number;
+  /** count × ENTRY_LENGTH bytes: id (32) ‖ u32 offset ‖ u32 stored length ‖ u32 plain length ‖ u8 codec ‖ u8 key index ‖ u64 checksum. */
+  readonly bytes: Buffer;
+}
+
+export const PACK_ENTRY_LENGTH = ENTRY_LENGTH;
+
+export function readPackContentsTable(r: ByteReader): { keys: Buffer[]; table: PackEntryTable } {
   const keyCount = r.u16();
   const keys: Buffer[] = [];
   for (let i = 0; i < keyCount; i++) keys.push(Buffer.from(r.bytes(WRAPPED_KEY_LENGTH)));
-  const entryCount = r.u32();
-  if (entryCount * ENTRY_LENGTH > r.remaining) throw new AgentvaultError('CORRUPT', `${r.what} is corrupt: entry count ${entryCount} exceeds its size`);
-  const entries: PackEntry[] = new Array(entryCount);
-  for (let i = 0; i < entryCount; i++) {
-    const id = Buffer.from(r.bytes(32));
-    const offset = r.u32();
-    const storedLength = r.u32();
-    const plainLength = r.u32();
-    const codec = readCodec(r);
-    const keyIndex = r.u8();
-    const checksum = r.u64();
-    if (keyCount > 0 && keyIndex >= keyCount) throw new AgentvaultError('CORRUPT', `${r.what} is corrupt: key index out of range`);
-    entries[i] = { id, offset, storedLength, plainLength, codec, keyIndex, checksum };
+  const count = r.u32();
+  if (count * ENTRY_LENGTH > r.remaining) throw new AgentvaultError('CORRUPT', `${r.what} is corrupt: entry count ${count} exceeds its size`);
+  const bytes = r.bytes(count * ENTRY_LENGTH);
+  for (let at = 0; at < bytes.length; at += ENTRY_LENGTH) {
+    const codec = bytes[at + 44]!;
+    try {
+      codecFromByte(codec);
+    } catch {
+      throw new AgentvaultError('CORRUPT', `${r.what} is corrupt: unknown compression codec ${codec}`);
+    }
+    if (keyCount > 0 && bytes[at + 45]! >= keyCount) throw new AgentvaultError('CORRUPT', `${r.what} is corrupt: key index out of range`);
   }
-  return { keys, entries };
+  return { keys, table: { count, bytes } };
 }
 
-/** A codec byte; an unknown one is corruption of the file being read, reported as such. */
-function readCodec(r: ByteReader): PackEntry['codec'] {
-  const byte = r.u8();
-  try {
-    return codecFromByte(byte);
-  } catch {
-    throw new AgentvaultError('CORRUPT', `${r.what} is corrupt: unknown compression codec ${byte}`);
+export function readPackContents(r: ByteReader): PackContents {
+  const { keys, table } = readPackContentsTable(r);
+  const entries: PackEntry[] = new Array(table.count);
+  const b = table.bytes;
+  for (let i = 0; i < table.count; i++) {
+    const at = i * ENTRY_LENGTH;
+    entries[i] = {
+      id: Buffer.from(b.subarray(at, at + 32)),
+      offset: b.readUInt32LE(at + 32),
+      storedLength: b.readUInt32LE(at + 36),
+      plainLength: b.readUInt32LE(at + 40),
+      codec: codecFromByte(b[at + 44]!),
+      keyIndex: b[at + 45]!,
+      checksum: b.readBigUInt64LE(at + 46),
+    };
   }
+  return { keys, entries };
 }
 
 function trailerAad(packId: string): Buffer {

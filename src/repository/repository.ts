@@ -7,7 +7,7 @@ import type { PackRecord } from '../types.js';
 import { ChunkIndex } from './chunk-index.js';
 import { newConfig, parseConfig, type ChunkerConfig, type RepositoryConfig } from './config.js';
 import type { ChunkIdAlgorithm } from '../crypto/chunk-id.js';
-import { decodeIndexFile, encodeIndexFile, type IndexFile, type IndexedPack } from './index-format.js';
+import { decodeIndexFile, decodeIndexFileTables, encodeIndexFile, type IndexFile, type IndexedPack } from './index-format.js';
 import { BACKUP_ID_PATTERN, randomHexId } from './ids.js';
 import {
   generateKeys,
@@ -23,6 +23,7 @@ import {
 import { acquireLock, type HeldLock } from './lock.js';
 import { decodeManifest, encodeManifest, type Manifest } from './manifest.js';
 import {
+  PACK_ENTRY_LENGTH,
   PACK_HEADER_LENGTH,
   PACK_TAIL_LENGTH,
   checkPackHeader,
@@ -155,17 +156,29 @@ export class Repository {
     // Which files are superseded is only known once every file is read: when some are (after a
     // prune that was interrupted), the index is built again from the live ones.
     const ids: string[] = [];
-    for await (const f of this.store.list('index')) ids.push(f.name);
+    let bytes = 0;
+    for await (const f of this.store.list('index')) {
+      ids.push(f.name);
+      bytes += f.size;
+    }
     let index = new ChunkIndex();
+    // Room for every record up front, estimated from the files' sizes (entries are 54 bytes and
+    // random ids do not compress): growing as packs arrive copied the records again and again.
+    index.reserve(Math.ceil((bytes / PACK_ENTRY_LENGTH) * 1.1));
     const superseded = new Set<string>();
+    // Entries go from the decoded file straight into the index (no object per chunk).
     for (const id of ids) {
-      const file = decodeIndexFile(id, await this.store.read('index', id), this.metaKey);
+      const file = decodeIndexFileTables(id, await this.store.read('index', id), this.metaKey);
       for (const old of file.supersedes) superseded.add(old);
-      for (const pack of file.packs) index.addPack(pack);
+      for (const pack of file.packs) index.addPackTable(pack.packId, pack.size, pack.keys, pack.table);
     }
     if (ids.some((id) => superseded.has(id))) {
       index = new ChunkIndex();
-      for (const { file } of await this.readLiveIndexFiles()) for (const pack of file.packs) index.addPack(pack);
+      for (const id of ids) {
+        if (superseded.has(id)) continue;
+        const file = decodeIndexFileTables(id, await this.store.read('index', id), this.metaKey);
+        for (const pack of file.packs) index.addPackTable(pack.packId, pack.size, pack.keys, pack.table);
+      }
     }
     return index;
   }
