@@ -82,8 +82,10 @@ function open(task: OpenTask): { result: OpenResult; transfer: ArrayBuffer[] } {
 let storedScratch: Buffer = Buffer.alloc(0);
 let plainScratch: Buffer = Buffer.alloc(0);
 
+/** Grown with a little headroom, not doubled: a task is at most a range plus one chunk. */
 function scratch(current: Buffer, size: number): Buffer {
-  return current.length >= size ? current : Buffer.allocUnsafe(Math.max(size, current.length * 2));
+  const step = 1 << 20;
+  return current.length >= size ? current : Buffer.allocUnsafe(Math.ceil((size + (size >> 3)) / step) * step);
 }
 
 /** Reads exactly `length` bytes at `position`, or says how many there were. */
