@@ -20,7 +20,7 @@ import { openChunkRecords, TaskKeys } from '../stages/parallel-restore.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { REF_FIELDS, type RestoreResult, type RestoreTask, type WriteResult, type WriteTask } from '../workers/restore-protocol.js';
 import type { ChunkRecord, PipelineRecord } from '../types.js';
-import type { RepositorySource } from './repository.js';
+import { entryRecord, type RepositorySource } from './repository.js';
 
 export interface PositionalRestoreOptions {
   readonly pool: WorkerPool<RestoreTask, RestoreResult>;
@@ -138,18 +138,7 @@ export class PositionalRestoreSource {
     for (const [index, entry] of this.manifest.entries.entries()) {
       if (entries && !entries.has(index)) continue;
       names.set(index, entry.name);
-      yield {
-        type: 'entry',
-        entry: {
-          index,
-          name: entry.name,
-          kind: entry.kind,
-          size: entry.size,
-          ...(entry.mode !== undefined ? { mode: entry.mode } : {}),
-          ...(entry.mtime !== undefined ? { mtime: entry.mtime } : {}),
-          ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
-        },
-      };
+      yield entryRecord(index, entry);
       let offset = 0;
       if (entry.chunks.length > 0) {
         const path = await this.options.target.entryPath(index);

@@ -7,9 +7,9 @@ import { xxh64 } from '../crypto/checksum.js';
 import { AgentvaultError } from '../errors.js';
 import { OpenFileCache } from '../backend/file-cache.js';
 import type { ChunkIndex, ChunkLocation } from '../repository/chunk-index.js';
-import { chunkRefs, type Manifest } from '../repository/manifest.js';
+import { chunkRefs, type Manifest, type ManifestEntry } from '../repository/manifest.js';
 import type { Repository } from '../repository/repository.js';
-import type { ChunkRecord, PipelineRecord } from '../types.js';
+import type { ChunkRecord, EntryRecord, PipelineRecord } from '../types.js';
 
 export interface RepositorySourceOptions {
   /** Stored bytes read ahead of the consumer (default 16 MiB). */
@@ -57,6 +57,22 @@ interface ReadRun {
 interface PendingRun {
   readonly records: Promise<ChunkRecord[]>;
   readonly plainBytes: number;
+}
+
+/** The entry record a restore starts an entry with, from the manifest's entry. */
+export function entryRecord(index: number, entry: ManifestEntry): EntryRecord {
+  return {
+    type: 'entry',
+    entry: {
+      index,
+      name: entry.name,
+      kind: entry.kind,
+      size: entry.size,
+      ...(entry.mode !== undefined ? { mode: entry.mode } : {}),
+      ...(entry.mtime !== undefined ? { mtime: entry.mtime } : {}),
+      ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
+    },
+  };
 }
 
 export class RepositorySource {
@@ -123,18 +139,7 @@ export class RepositorySource {
       for (const [index, entry] of this.manifest.entries.entries()) {
         if (this.options.entries && !this.options.entries.has(index)) continue;
         close();
-        queue.push({
-          type: 'entry',
-          entry: {
-            index,
-            name: entry.name,
-            kind: entry.kind,
-            size: entry.size,
-            ...(entry.mode !== undefined ? { mode: entry.mode } : {}),
-            ...(entry.mtime !== undefined ? { mtime: entry.mtime } : {}),
-            ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
-          },
-        });
+        queue.push(entryRecord(index, entry));
         let offset = 0;
         for (const ref of chunkRefs(entry)) {
           if (this.options.omit?.(ref.id)) {

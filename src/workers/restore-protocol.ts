@@ -13,27 +13,30 @@ export const NO_TARGET = '';
 /** Fields per chunk in `refs`, both task kinds. */
 export const REF_FIELDS = 6;
 
-export interface OpenTask {
-  readonly kind: 'open';
-  /** The buffers holding stored chunks (shared memory, or copied once into the message). */
-  readonly buffers: readonly ArrayBufferLike[];
-  /** Per chunk: buffer index, offset, stored length, plain length, codec byte, key index (-1: not sealed). */
-  readonly refs: Int32Array;
+/** The per-chunk tables both task kinds carry. */
+interface ChunkTables<Refs extends Int32Array | Float64Array> {
+  /** Per chunk, REF_FIELDS numbers: where (see each task), stored length, plain length, codec byte, key index (-1: not sealed). */
+  readonly refs: Refs;
   /** Per chunk: xxh64 of the stored bytes to check. */
   readonly checksums: BigUint64Array;
+  /** Per chunk: its 32-byte keyed id, to verify the plaintext against. */
   readonly ids: Uint8Array;
+  /** The unwrapped data keys the key indexes point into. */
   readonly keys: readonly Uint8Array[];
 }
 
-export interface WriteTask {
+/** Stored chunks handed over in memory; `refs` start with: buffer index, offset in it. */
+export interface OpenTask extends ChunkTables<Int32Array> {
+  readonly kind: 'open';
+  /** The buffers holding stored chunks (shared memory, or copied once into the message). */
+  readonly buffers: readonly ArrayBufferLike[];
+}
+
+/** A contiguous range of one file from local packs; `refs` start with: pack index, offset in the pack. */
+export interface WriteTask extends ChunkTables<Float64Array> {
   readonly kind: 'write';
   /** Local paths of the pack files the chunks are in. */
   readonly packs: readonly string[];
-  /** Per chunk: pack index, offset in the pack, stored length, plain length, codec byte, key index (-1: not sealed). */
-  readonly refs: Float64Array;
-  readonly checksums: BigUint64Array;
-  readonly ids: Uint8Array;
-  readonly keys: readonly Uint8Array[];
   /** The file the range goes to (it exists: the sink created it; NO_TARGET: verified, written nowhere) and the range's offset in it. */
   readonly target: string;
   readonly position: number;
