@@ -30,7 +30,10 @@ export interface PositionalRestoreOptions {
   readonly target: PositionalTarget;
   /** A pack's path on local disk. */
   readonly packPath: (packId: string) => string;
-  /** Plaintext bytes per worker task (default 4 MiB). */
+  /**
+   * Plaintext bytes per worker task (default 2 MiB: against 4 MiB, the same speed and ~60 MiB
+   * less peak RSS for a 4 GiB restore — the workers' scratch and what their allocator keeps).
+   */
   readonly taskBytes?: number;
 }
 
@@ -129,7 +132,7 @@ export class PositionalRestoreSource {
 
   async *#ranges(): AsyncGenerator<PipelineRecord> {
     const { pool } = this.options;
-    const taskBytes = this.options.taskBytes ?? 4 << 20;
+    const taskBytes = this.options.taskBytes ?? 2 << 20;
     // Enough to keep every worker's inbox full while the main thread waits on the oldest.
     const inFlight = pool.size * 2 + 2;
     const names = new Map<number, string>();
