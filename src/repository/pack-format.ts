@@ -6,6 +6,7 @@ import { xxh64 } from '../crypto/checksum.js';
 import { AgentvaultError } from '../errors.js';
 import type { PackedChunk, PackRecord } from '../types.js';
 import { randomHexId } from './ids.js';
+import { KeyNumbers } from './key-numbers.js';
 import { ByteReader, ByteWriter } from './binary.js';
 
 export const PACK_VERSION = 1;
@@ -159,29 +160,18 @@ export interface PackItem {
 export function assemblePack(items: readonly PackItem[], metaKey: Buffer | undefined): PackRecord {
   const packId = randomHexId(16);
   const keys: Buffer[] = [];
-  // Looked up by object first (a backup run seals every chunk with one key object), by bytes only
-  // for a key object not met yet: no 80-byte string per chunk.
-  const byObject = new Map<Buffer, number>();
-  const keyIndexes = new Map<string, number>();
+  const keyNumbers = new KeyNumbers();
   const entries: PackedChunk[] = [];
   const parts: Buffer[] = [packHeader(metaKey !== undefined)];
   let offset = PACK_HEADER_LENGTH;
   for (const item of items) {
     let keyIndex = 0;
     if (item.wrappedKey) {
-      let i = byObject.get(item.wrappedKey);
-      if (i === undefined) {
-        const k = item.wrappedKey.toString('latin1');
-        i = keyIndexes.get(k);
-        if (i === undefined) {
-          i = keys.length;
-          if (i > 255) throw new Error('a pack can hold at most 256 data keys');
-          keys.push(item.wrappedKey);
-          keyIndexes.set(k, i);
-        }
-        byObject.set(item.wrappedKey, i);
+      keyIndex = keyNumbers.number(item.wrappedKey);
+      if (keyIndex === keys.length) {
+        if (keyIndex > 255) throw new Error('a pack can hold at most 256 data keys');
+        keys.push(item.wrappedKey);
       }
-      keyIndex = i;
     }
     entries.push({ id: item.id, offset, storedLength: item.stored.byteLength, plainLength: item.plainLength, codec: item.codec, keyIndex, checksum: item.checksum });
     parts.push(item.stored);

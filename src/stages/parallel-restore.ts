@@ -4,6 +4,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { codecByte } from '../codecs/index.js';
 import { AgentvaultError } from '../errors.js';
+import { KeyNumbers } from '../repository/key-numbers.js';
 import { REF_FIELDS, type OpenResult, type OpenTask, type RestoreResult, type RestoreTask } from '../workers/restore-protocol.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { ChunkRecord, PipelineRecord } from '../types.js';
@@ -94,26 +95,15 @@ export class ParallelRestoreStage extends Transform {
 /** The data keys of one task, each unwrapped once (and cached by the repository) and numbered in the order met. */
 export class TaskKeys {
   readonly keys: Buffer[] = [];
-  // By object first: the index hands out one Buffer per pack key, so the string key (80 bytes
-  // turned into a string per chunk) is only built for keys not seen as objects yet.
-  readonly #byObject = new Map<Buffer, number>();
-  readonly #byValue = new Map<string, number>();
+  readonly #numbers = new KeyNumbers();
 
   constructor(readonly dataKey: (wrapped: Buffer) => Buffer) {}
 
   /** The key's number in `keys`. */
   number(wrapped: Buffer): number {
-    let key = this.#byObject.get(wrapped);
-    if (key === undefined) {
-      const k = wrapped.toString('latin1');
-      key = this.#byValue.get(k);
-      if (key === undefined) {
-        key = this.keys.push(this.dataKey(wrapped)) - 1;
-        this.#byValue.set(k, key);
-      }
-      this.#byObject.set(wrapped, key);
-    }
-    return key;
+    const n = this.#numbers.number(wrapped);
+    if (n === this.keys.length) this.keys.push(this.dataKey(wrapped));
+    return n;
   }
 }
 
