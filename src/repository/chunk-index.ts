@@ -150,8 +150,7 @@ export class ChunkIndex {
     const at = r * RECORD;
     this.#records.writeUInt32LE(pack, at + PACK);
     this.#records.writeUInt32LE(key, at + KEY);
-    const id = this.#records.subarray(at, at + 32);
-    const first = this.#find(id);
+    const first = this.#find(this.#records, at);
     if (first < 0) this.#insert(r);
     else {
       const more = this.#alternates.get(first);
@@ -160,14 +159,14 @@ export class ChunkIndex {
     }
   }
 
-  /** Record number of the id's first copy, or -1. */
-  #find(id: Buffer): number {
+  /** Record number of the first copy of the id at `from` in `id` (32 bytes), or -1. */
+  #find(id: Buffer, from = 0): number {
     const mask = this.#slots.length - 1;
-    for (let s = id.readUInt32LE(0) & mask; ; s = (s + 1) & mask) {
+    for (let s = id.readUInt32LE(from) & mask; ; s = (s + 1) & mask) {
       const held = this.#slots[s]!;
       if (held === 0) return -1;
       const at = (held - 1) * RECORD;
-      if (this.#records.compare(id, 0, 32, at, at + 32) === 0) return held - 1;
+      if (this.#records.compare(id, from, from + 32, at, at + 32) === 0) return held - 1;
     }
   }
 

@@ -165,20 +165,17 @@ export class Repository {
     // Room for every record up front, estimated from the files' sizes (entries are 54 bytes and
     // random ids do not compress): growing as packs arrive copied the records again and again.
     index.reserve(Math.ceil((bytes / PACK_ENTRY_LENGTH) * 1.1));
-    const superseded = new Set<string>();
     // Entries go from the decoded file straight into the index (no object per chunk).
-    for (const id of ids) {
+    const load = async (into: ChunkIndex, id: string): Promise<readonly string[]> => {
       const file = decodeIndexFileTables(id, await this.store.read('index', id), this.metaKey);
-      for (const old of file.supersedes) superseded.add(old);
-      for (const pack of file.packs) index.addPackTable(pack.packId, pack.size, pack.keys, pack.table);
-    }
+      for (const pack of file.packs) into.addPackTable(pack.packId, pack.size, pack.keys, pack.table);
+      return file.supersedes;
+    };
+    const superseded = new Set<string>();
+    for (const id of ids) for (const old of await load(index, id)) superseded.add(old);
     if (ids.some((id) => superseded.has(id))) {
       index = new ChunkIndex();
-      for (const id of ids) {
-        if (superseded.has(id)) continue;
-        const file = decodeIndexFileTables(id, await this.store.read('index', id), this.metaKey);
-        for (const pack of file.packs) index.addPackTable(pack.packId, pack.size, pack.keys, pack.table);
-      }
+      for (const id of ids) if (!superseded.has(id)) await load(index, id);
     }
     return index;
   }
