@@ -71,9 +71,14 @@ abstract class FileSystemSink extends Writable implements PositionalTarget {
   }
 
   entryPath(index: number): Promise<string> {
+    return this.#opening(index).promise;
+  }
+
+  /** The entry's path as promised to positional writers, whoever asks first. */
+  #opening(index: number): Opened {
     let entry = this.#opened.get(index);
     if (!entry) this.#opened.set(index, (entry = opened()));
-    return entry.promise;
+    return entry;
   }
 
   /** Path the entry's bytes go to (inside the temp area). */
@@ -103,9 +108,7 @@ abstract class FileSystemSink extends Writable implements PositionalTarget {
         } else {
           const handle = await fs.open(dest, 'wx', 0o600);
           this.current = { info, handle, writer: new BatchedWriter(handle), path: dest, synced: 0 };
-          let waiting = this.#opened.get(info.index);
-          if (!waiting) this.#opened.set(info.index, (waiting = opened()));
-          waiting.resolve(dest);
+          this.#opening(info.index).resolve(dest);
         }
         break;
       }

@@ -20,7 +20,7 @@ import { openChunkRecords, TaskKeys } from '../stages/parallel-restore.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { REF_FIELDS, type RestoreResult, type RestoreTask, type WriteResult, type WriteTask } from '../workers/restore-protocol.js';
 import type { ChunkRecord, PipelineRecord } from '../types.js';
-import { entryRecord, type RepositorySource } from './repository.js';
+import { checkEntrySize, entryRecord, type RepositorySource } from './repository.js';
 
 export interface PositionalRestoreOptions {
   readonly pool: WorkerPool<RestoreTask, RestoreResult>;
@@ -164,7 +164,7 @@ export class PositionalRestoreSource {
         // The sink syncs and closes the file at entry-end: every range must be in place first.
         while (pending.length > 0) yield* this.#settle(pending.shift()!, names, path);
       }
-      if (offset !== entry.size) throw new AgentvaultError('CORRUPT', `backup ${this.manifest.id}: entry ${JSON.stringify(entry.name)} lists ${offset} bytes of chunks but ${entry.size} bytes of size`);
+      checkEntrySize(this.manifest, entry, offset);
       yield { type: 'entry-end', entry: index, size: entry.size };
     }
   }

@@ -75,6 +75,11 @@ export function entryRecord(index: number, entry: ManifestEntry): EntryRecord {
   };
 }
 
+/** An entry's chunks must add up to its size: a manifest that says otherwise is corrupt. */
+export function checkEntrySize(manifest: Manifest, entry: ManifestEntry, chunkBytes: number): void {
+  if (chunkBytes !== entry.size) throw new AgentvaultError('CORRUPT', `backup ${manifest.id}: entry ${JSON.stringify(entry.name)} lists ${chunkBytes} bytes of chunks but ${entry.size} bytes of size`);
+}
+
 export class RepositorySource {
   readonly #packs: OpenFileCache;
 
@@ -190,7 +195,7 @@ export class RepositorySource {
           offset += ref.size;
         }
         close();
-        if (offset !== entry.size) throw new AgentvaultError('CORRUPT', `backup ${this.manifest.id}: entry ${JSON.stringify(entry.name)} lists ${offset} bytes of chunks but ${entry.size} bytes of size`);
+        checkEntrySize(this.manifest, entry, offset);
         queue.push({ type: 'entry-end', entry: index, size: entry.size });
       }
       while (queue.length > 0) {

@@ -13,7 +13,7 @@ import { formatBytes } from '../format.js';
 import { connectToIc } from '../ic-options.js';
 import { withInterrupt } from '../interrupt.js';
 import { ProgressDisplay } from '../progress-display.js';
-import { discard } from './backup-restore.js';
+import { VerifySink } from '../../sinks/verify.js';
 
 export function isCanisterBackup(m: Manifest): boolean {
   return m.source.kind === 'canister' || (m.source.kind === 'snapshot-dir' && m.entries[0]?.name === SNAPSHOT_ENTRY_NAMES.metadata);
@@ -71,7 +71,7 @@ export async function restoreCanisterBackup(ctx: CommandContext, repository: Rep
   }
 
   // 1. Validate: every chunk is read and verified before the canister is touched.
-  await run(ctx, 'verify', (signal, onProgress) => restore({ repository, manifest, sink: discard(), signal, onProgress }));
+  await run(ctx, 'verify', (signal, onProgress) => restore({ repository, manifest, sink: new VerifySink(), signal, onProgress }));
   ctx.info(`verified every chunk of backup ${manifest.id}`);
   // 2-6. Stop, upload metadata and data, load, check, start (CanisterRestoreSink).
   const state = new UploadStateFile(manifest.id, canisterId);

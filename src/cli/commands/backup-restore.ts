@@ -1,5 +1,4 @@
 // agentvault backup restore <backup-id> [--target <path> | --stdout] [--verify] [--dry-run] [--force]
-import { Writable } from 'node:stream';
 import { AgentvaultError, UsageError } from '../../errors.js';
 import type { ChunkIndex } from '../../repository/chunk-index.js';
 import { chunkRefs, type ManifestEntry } from '../../repository/manifest.js';
@@ -92,7 +91,7 @@ async function backupRestore(ctx: CommandContext, ref?: string): Promise<void> {
 
   if (opts.bool('verify')) {
     const progress = new ProgressDisplay('verify', process.stderr, ctx.showProgress);
-    await withInterrupt((signal) => restore({ repository, manifest, sink: discard(), signal, onProgress: progress.update })).finally(() => progress.done());
+    await withInterrupt((signal) => restore({ repository, manifest, sink: new VerifySink(), signal, onProgress: progress.update })).finally(() => progress.done());
     ctx.info(`verified every chunk of backup ${id}`);
   }
 
@@ -108,11 +107,6 @@ function countMissing(entry: ManifestEntry, index: ChunkIndex): number {
   let missing = 0;
   for (const ref of chunkRefs(entry)) if (!index.has(ref.id)) missing++;
   return missing;
-}
-
-/** A sink that keeps nothing: restore() opens and verifies every chunk before it gets there. */
-export function discard(): Writable {
-  return new VerifySink();
 }
 
 async function restoreFromStdin(ctx: CommandContext, target: string | undefined, toStdout: boolean): Promise<void> {
