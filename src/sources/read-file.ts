@@ -1,8 +1,16 @@
 // Reads a file as data pieces, into buffers the consumer hands out when it offers them (the
 // parallel backup stage lends whole shared segments, which it then takes back without copying),
-// otherwise into fresh 1 MiB pieces.
+// otherwise into fresh 1 MiB pieces; and the stream of a file source's records.
 import fs from 'node:fs/promises';
-import { READ_PIECE_BYTES } from './source.js';
+import { Readable } from 'node:stream';
+import type { SourceRecord } from '../types.js';
+import { READ_PIECE_BYTES, type RecordsOptions } from './source.js';
+
+/** A file source's records as a stream, reading ahead by the right number of pieces. */
+export function fileRecords(records: AsyncGenerator<SourceRecord>, options: RecordsOptions): Readable {
+  // Lent segments are 4 MiB or more: read one ahead (the stage keeps its own work in flight).
+  return Readable.from(records, { objectMode: true, highWaterMark: options.allocate ? 1 : 4 });
+}
 
 /** Yields the file's bytes in order; each yielded buffer is the source's to forget. */
 export async function* readFilePieces(file: string, allocate: (() => Uint8Array) | undefined, signal?: AbortSignal): AsyncGenerator<Buffer> {

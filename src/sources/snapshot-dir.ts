@@ -4,13 +4,13 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { AgentvaultError, describeIoError } from '../errors.js';
 import { decodeSnapshotMetadata } from '../ic/snapshot-metadata.js';
 import type { SnapshotMetadata } from '../ic/management.js';
 import type { EntryKind, SourceDescription, SourceRecord } from '../types.js';
 import { SNAPSHOT_ENTRY_NAMES } from '../ic/constants.js';
-import { readFilePieces } from './read-file.js';
+import { fileRecords, readFilePieces } from './read-file.js';
 import type { BackupSource, RecordsOptions } from './source.js';
 
 interface DirEntry {
@@ -80,8 +80,7 @@ export class SnapshotDirSource implements BackupSource {
   }
 
   records(signal?: AbortSignal, options: RecordsOptions = {}): Readable {
-    // Lent segments are 4 MiB or more: read one ahead (the stage keeps its own work in flight).
-    return Readable.from(this.#generate(signal, options.allocate), { objectMode: true, highWaterMark: options.allocate ? 1 : 4 });
+    return fileRecords(this.#generate(signal, options.allocate), options);
   }
 
   async *#generate(signal?: AbortSignal, allocate?: () => Uint8Array): AsyncGenerator<SourceRecord> {
