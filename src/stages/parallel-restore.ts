@@ -148,7 +148,8 @@ export async function openChunkRecords(records: PipelineRecord[], options: Paral
   const result = (await options.pool.run(task, [packed.buffer, refs.buffer as ArrayBuffer, checksums.buffer as ArrayBuffer, ids.buffer as ArrayBuffer])) as OpenResult;
   if (!result.ok) {
     const bad = chunks[result.index]!;
-    throw new AgentvaultError('CORRUPT', `chunk of ${describeEntry(bad.entry, names)} at offset ${bad.offset} ${result.reason}`);
+    const name = names.get(bad.entry);
+    throw new AgentvaultError('CORRUPT', `chunk of ${name !== undefined ? `entry ${JSON.stringify(name)}` : `entry #${bad.entry}`} at offset ${bad.offset} ${result.reason}`);
   }
   const plain = Buffer.from(result.plain);
   let at = 0;
@@ -159,10 +160,4 @@ export async function openChunkRecords(records: PipelineRecord[], options: Paral
     at += result.lengths[i]!;
   });
   return records;
-}
-
-/** `entry "name"`, or `entry #n` when the name was not seen. */
-export function describeEntry(entry: number, names: ReadonlyMap<number, string>): string {
-  const name = names.get(entry);
-  return name !== undefined ? `entry ${JSON.stringify(name)}` : `entry #${entry}`;
 }
