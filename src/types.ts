@@ -95,6 +95,12 @@ export interface ChunkRecord {
    * a sink that offered positional writes (a PositionalTarget) is ever sent such records.
    */
   written?: boolean;
+  /**
+   * Lets whoever produced `data` reuse its memory: call once the bytes have been copied or
+   * written and nothing reads them any more. Optional both ways: a consumer that never calls it
+   * leaves the memory to the garbage collector, and `data` stays valid until it is called.
+   */
+  release?: () => void;
 }
 
 /** A finished pack file, ready for a sink to store (docs/FORMAT.md §4). */

@@ -108,3 +108,60 @@ test('a file source reads into segments lent by the stage: the same chunks as th
     assert.equal(lent, Math.ceil(data.length / segmentBytes), `file ${i}: every piece was read into a lent segment`);
   }
 });
+
+test('sealed batches are written into lent slabs, reused once released: every stored chunk still opens to its data', async (t) => {
+  const key = randomBytes(32);
+  const dataKey = randomBytes(32);
+  const chunker = { min: 2048, avg: 8192, max: 65536, normalization: 2, seed: 11n };
+  const pool = new WorkerPool<BackupTask, BackupTaskResult>(workerScript('backup-worker'), 2, { chunker, chunkId: 'blake3-keyed', idKey: key, codec: 'zstd', level: 3, dataKey });
+  t.after(() => pool.close());
+  const data = randomBytes(8_000_000);
+  const segmentBytes = 4 * chunker.max;
+  const stage = new ParallelBackupStage({ pool, chunker, chunkId: 'blake3-keyed', idKey: key, destination: { has: () => false }, encrypted: true, segmentBytes });
+  // Like the pack stage: copy what is stored, then release it (its slab may be overwritten from then on).
+  const slabs = new Set<ArrayBufferLike>();
+  let released = 0;
+  const out: ChunkRecord[] = [];
+  await pipeline([
+    Readable.from(sourceRecords([data], 100_000)),
+    stage,
+    new Writable({
+      objectMode: true,
+      write(r: AnyRecord, _e, cb) {
+        if (r.type === 'chunk' && r.data) {
+          if (r.release) {
+            slabs.add(r.data.buffer);
+            released++;
+          }
+          r.data = Buffer.from(r.data);
+          r.release?.();
+          out.push(r);
+        }
+        setImmediate(cb); // a slow consumer: more batches are sealed while these wait
+      },
+    }),
+  ] as never);
+  assert.equal(released, out.length, 'every stored chunk came in a slab');
+  // Every segment seals at least one batch of its own, and each batch had a slab.
+  const batches = Math.ceil(data.length / segmentBytes);
+  assert.ok(slabs.size < batches, `slabs were reused (${slabs.size} slabs for at least ${batches} batches)`);
+  const plain = (await collect(out as unknown as SourceRecord[], [new DecryptStage(() => dataKey), new DecompressStage()])) as ChunkRecord[];
+  for (const r of plain) assert.ok(r.data!.equals(data.subarray(r.offset, r.offset + r.size)), `chunk at ${r.offset}`);
+  assert.equal(plain.reduce((n, r) => n + r.size, 0), data.length, 'all of it stored (random data: no repeats)');
+});
+
+test('a consumer that never releases: slabs run out and later batches come back in fresh buffers, all bytes intact', async (t) => {
+  const key = randomBytes(32);
+  const chunker = { min: 256, avg: 1024, max: 8192, normalization: 2, seed: 12n };
+  const pool = new WorkerPool<BackupTask, BackupTaskResult>(workerScript('backup-worker'), 2, { chunker, chunkId: 'blake3-keyed', idKey: key, codec: 'zstd', level: 3 });
+  t.after(() => pool.close());
+  const data = randomBytes(4_000_000);
+  const stage = new ParallelBackupStage({ pool, chunker, chunkId: 'blake3-keyed', idKey: key, destination: { has: () => false }, encrypted: false, segmentBytes: 4 * chunker.max });
+  const out = (await collect(sourceRecords([data], 50_000), [stage])).filter((r): r is ChunkRecord => r.type === 'chunk');
+  const inSlabs = out.filter((r) => r.release).length;
+  assert.ok(inSlabs > 0 && inSlabs < out.length, `some in slabs, the rest not (${inSlabs} of ${out.length})`);
+  for (const r of out) {
+    const plain = r.codec === 'zstd' ? (await collect([r] as unknown as SourceRecord[], [new DecompressStage()]))[0] as ChunkRecord : r;
+    assert.ok(plain.data!.equals(data.subarray(r.offset, r.offset + r.size)), `chunk at ${r.offset}`);
+  }
+});

@@ -18,6 +18,7 @@ import type { ChunkRecord, PipelineRecord, SourceRecord } from '../types.js';
 import type { ChunkLookup } from './dedup.js';
 import { STAGE_HIGH_WATER_MARK } from './record-transform.js';
 import { IdSet } from '../repository/id-set.js';
+import { SharedSlabs } from './shared-slabs.js';
 
 export interface ParallelBackupOptions {
   readonly pool: WorkerPool<BackupTask, BackupTaskResult>;
@@ -60,6 +61,8 @@ interface Sealing {
 
 /** Stored bytes go in batches of about this much plaintext to one worker call. */
 const SEAL_BATCH_BYTES = 1 << 20;
+/** A sealed batch's room: its plaintext, plus nonce and tag per chunk (a larger one gets its own buffer). */
+const SEAL_SLAB_BYTES = SEAL_BATCH_BYTES + (64 << 10);
 
 export class ParallelBackupStage extends Transform {
   readonly #cdc: FastCdc2020;
@@ -67,6 +70,8 @@ export class ParallelBackupStage extends Transform {
   readonly #segmentBytes: number;
   readonly #maxInFlight: number;
   readonly #seen = new IdSet();
+  /** Sealed batches are written into these, lent until the pack stage has copied every chunk out. */
+  readonly #slabs: SharedSlabs;
   /** Output in input order: ready records or promises of them. */
   readonly #out: Array<{ records: PipelineRecord[] | Promise<PipelineRecord[]>; segment: boolean }> = [];
   #readWaiter: (() => void) | undefined;
@@ -89,6 +94,8 @@ export class ParallelBackupStage extends Transform {
   /** Segments lent to the source to read into (see `allocate`), not yet back in a data record. */
   readonly #lent = new Set<SharedArrayBuffer>();
   readonly #holds = new Map<SharedArrayBuffer, number>();
+  /** All output is out: segments are no longer kept for reuse. */
+  #finished = false;
   /** Stitching of the entry's segments happens strictly in order. */
   #chain: Promise<void> = Promise.resolve();
 
@@ -99,6 +106,7 @@ export class ParallelBackupStage extends Transform {
     this.#hasher = createChunkIdHasher(options.chunkId, options.idKey);
     this.#segmentBytes = Math.max(options.segmentBytes ?? 4 << 20, 4 * options.chunker.max);
     this.#maxInFlight = options.segmentsInFlight ?? options.pool.size + 2;
+    this.#slabs = new SharedSlabs(SEAL_SLAB_BYTES, 4 * this.#maxInFlight + 8);
   }
 
   /**
@@ -153,7 +161,14 @@ export class ParallelBackupStage extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    this.#drained().then(() => callback(this.#failed), callback);
+    this.#drained().then(() => {
+      // Nothing more to read into or seal into: let the shared memory go before the sinks finish
+      // (the index and manifest they write last are a backup's memory peak).
+      this.#finished = true;
+      this.#free.length = 0;
+      this.#slabs.close();
+      callback(this.#failed);
+    }, callback);
   }
 
   /** Resolves once everything enqueued so far has been pushed. */
@@ -215,7 +230,7 @@ export class ParallelBackupStage extends Transform {
       return;
     }
     this.#holds.delete(data);
-    if (data.byteLength === this.#segmentBytes) this.#free.push(data);
+    if (data.byteLength === this.#segmentBytes && !this.#finished) this.#free.push(data);
   }
 
   /** Lets go of the carry's segments once it has been chunked. */
@@ -369,6 +384,7 @@ export class ParallelBackupStage extends Transform {
     const ids = new Uint8Array(batch.length * 32);
     const buffers: SharedArrayBuffer[] = [];
     const refs = new Int32Array(batch.length * 3);
+    let bound = 0;
     batch.forEach(({ chunk }, i) => {
       ids.set(chunk.id, i * 32);
       let b = buffers.indexOf(chunk.data);
@@ -376,12 +392,17 @@ export class ParallelBackupStage extends Transform {
       refs[i * 3] = b;
       refs[i * 3 + 1] = chunk.offset;
       refs[i * 3 + 2] = chunk.length;
+      bound += chunk.length + 28;
     });
-    const result = (await this.options.pool.run({ kind: 'seal', buffers, refs, ids }, [refs.buffer as ArrayBuffer, ids.buffer as ArrayBuffer])) as SealResult;
-    const stored = Buffer.from(result.stored);
+    // Without a slab (an odd size, or a consumer that does not release) the worker returns a fresh buffer.
+    const slab = this.#slabs.lend(bound, batch.length);
+    const task = { kind: 'seal' as const, buffers, refs, ids, ...(slab ? { out: slab.buffer } : {}) };
+    const result = (await this.options.pool.run(task, [refs.buffer as ArrayBuffer, ids.buffer as ArrayBuffer])) as SealResult;
+    const stored = Buffer.from(slab ? slab.buffer : result.stored!);
     let at = 0;
     batch.forEach(({ record }, i) => {
       const length = result.lengths[i]!;
+      if (slab) record.release = slab.release;
       record.data = stored.subarray(at, at + length);
       record.codec = codecFromByte(result.codecs[i]!);
       record.sealed = this.options.encrypted;

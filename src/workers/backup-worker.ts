@@ -44,11 +44,16 @@ export interface SealTask {
   /** Per chunk: buffer index, offset, length. */
   readonly refs: Int32Array;
   readonly ids: Uint8Array;
+  /**
+   * Where to write the stored bytes, from offset 0 (at least Σ(length + 28) bytes); without it
+   * they come back in a fresh buffer.
+   */
+  readonly out?: SharedArrayBuffer;
 }
 
 export interface SealResult {
-  /** Stored bytes of every chunk, back to back. */
-  readonly stored: ArrayBuffer;
+  /** Stored bytes of every chunk, back to back: here, or in the task's `out`. */
+  readonly stored?: ArrayBuffer;
   readonly lengths: Int32Array;
   readonly codecs: Uint8Array;
   readonly checksums: BigUint64Array;
@@ -109,16 +114,22 @@ aad.write('AVC1', 0, 'latin1');
 // Every chunk is compressed into this one buffer, never into a fresh allocation.
 const scratch = Buffer.allocUnsafeSlow(codec.compressBound(config.chunker.max));
 
-// A batch is sealed into this buffer, reused; only the exact stored bytes are copied out. A fresh
-// buffer per batch cost a page fault per 4 KiB and, freed, fragmented the heap.
+// Without a task's `out`, a batch is sealed into this buffer, reused; only the exact stored bytes
+// are copied out. A fresh buffer per batch cost a page fault per 4 KiB and, freed, fragmented the heap.
 let sealScratch = Buffer.allocUnsafeSlow(0);
 
 function seal(task: SealTask): { result: SealResult; transfer: ArrayBuffer[] } {
   const n = task.refs.length / 3;
   let capacity = 0;
   for (let i = 0; i < n; i++) capacity += task.refs[i * 3 + 2]! + 28;
-  if (sealScratch.length < capacity) sealScratch = Buffer.allocUnsafeSlow(Math.max(capacity, 2 << 20));
-  const out = sealScratch;
+  let out: Buffer;
+  if (task.out) {
+    if (task.out.byteLength < capacity) throw new Error(`internal: a seal task's output buffer is too small (${task.out.byteLength} < ${capacity})`);
+    out = Buffer.from(task.out);
+  } else {
+    if (sealScratch.length < capacity) sealScratch = Buffer.allocUnsafeSlow(Math.max(capacity, 2 << 20));
+    out = sealScratch;
+  }
   const lengths = new Int32Array(n);
   const codecs = new Uint8Array(n);
   const checksums = new BigUint64Array(n);
@@ -154,8 +165,10 @@ function seal(task: SealTask): { result: SealResult; transfer: ArrayBuffer[] } {
     codecs[i] = codecByte(codecName);
     checksums[i] = xxh64(out.subarray(start, at));
   }
+  const transfer = [lengths.buffer as ArrayBuffer, codecs.buffer as ArrayBuffer, checksums.buffer as ArrayBuffer];
+  if (task.out) return { result: { lengths, codecs, checksums }, transfer };
   const stored = out.buffer.slice(0, at) as ArrayBuffer;
-  return { result: { stored, lengths, codecs, checksums }, transfer: [stored, lengths.buffer as ArrayBuffer, codecs.buffer as ArrayBuffer, checksums.buffer as ArrayBuffer] };
+  return { result: { stored, lengths, codecs, checksums }, transfer: [stored, ...transfer] };
 }
 
 parentPort!.on('message', (task: BackupTask) => {
