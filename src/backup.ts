@@ -12,7 +12,7 @@
 //                 full backup does not hold
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type { Transform } from 'node:stream';
 import { wrapForRecipient } from './crypto/age-keys.js';
 import { AgentvaultError } from './errors.js';
@@ -28,7 +28,6 @@ import { CompressStage } from './stages/compress.js';
 import { DedupStage, type ChunkLookup } from './stages/dedup.js';
 import { EncryptStage } from './stages/encrypt.js';
 import { HashStage } from './stages/hash.js';
-import { PackStage } from './stages/pack.js';
 import { ParallelBackupStage } from './stages/parallel-backup.js';
 import { defaultWorkerCount, workerScript, WorkerPool } from './workers/pool.js';
 import type { BackupTask, BackupTaskResult } from './workers/backup-worker.js';
@@ -84,16 +83,6 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     await source.prepare?.(options.signal);
     const codec = options.compression?.codec ?? 'zstd';
     const level = options.compression?.level ?? defaultLevel(codec);
-    const sink = new RepositorySink(repository, {
-      version: 1,
-      id: preserve?.id ?? newBackupId(),
-      created: preserve?.created ?? new Date().toISOString(),
-      type,
-      parent: preserve ? preserve.parent : (parent?.id ?? null),
-      source: source.description,
-      metadata: options.metadata ?? {},
-      compression: { codec, level },
-    });
 
     const { config, keys } = repository;
     const chunker = { ...config.chunker, seed: keys.write.chunkerSeed };
@@ -105,6 +94,16 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       const stanza = wrapForRecipient(dataKey, repositoryRecipient(repository.repositoryPublicKey!));
       wrappedKey = Buffer.concat([stanza.ephemeralShare, stanza.body]);
     }
+    const sink = new RepositorySink(repository, {
+      version: 1,
+      id: preserve?.id ?? newBackupId(),
+      created: preserve?.created ?? new Date().toISOString(),
+      type,
+      parent: preserve ? preserve.parent : (parent?.id ?? null),
+      source: source.description,
+      metadata: options.metadata ?? {},
+      compression: { codec, level },
+    }, wrappedKey ? { wrappedKey } : {});
     const workers = options.workers ?? (os.availableParallelism() >= 2 ? defaultWorkerCount() : 0);
     let pool: WorkerPool<BackupTask, BackupTaskResult> | undefined;
     let allocate: (() => Uint8Array) | undefined;
@@ -122,11 +121,15 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       stages.push(new ChunkStage(chunker), new HashStage(config.chunkId, keys.write.idKey), new DedupStage(destination), new CompressStage(codec, level));
       if (dataKey) stages.push(new EncryptStage(dataKey));
     }
-    stages.push(new PackStage({ packSize: config.packSize, ...(repository.metaKey ? { metaKey: repository.metaKey } : {}), ...(wrappedKey ? { wrappedKey } : {}) }));
     if (options.onProgress) stages.unshift(new ProgressStage(options.onProgress, source.totalBytes !== undefined ? { totalBytes: source.totalBytes } : {}));
 
     try {
       await pipeline([source.records(options.signal, allocate ? { allocate } : {}), ...stages, sink], options.signal ? { signal: options.signal } : {});
+    } catch (err) {
+      // pipeline() rejects once it has destroyed the streams, before the sink's pack writes in
+      // flight have settled: the lock must not be released while they still write.
+      await finished(sink).catch(() => undefined);
+      throw err;
     } finally {
       await pool?.close();
     }

@@ -35,7 +35,13 @@ export interface ReadableStore {
 
 /** A file being written: invisible to readers until `commit()`. */
 export interface PendingFile {
+  /**
+   * Appends `bytes`. The file may hold on to them to gather larger writes: they must not change
+   * until `flush`, `commit` or `abort` has resolved.
+   */
   write(bytes: Uint8Array): Promise<void>;
+  /** Writes out everything handed to `write` so far; from then on the caller may reuse those bytes. */
+  flush(): Promise<void>;
   /** Bytes written so far. */
   readonly size: number;
   /** Durably publishes the file under its name. */

@@ -193,6 +193,14 @@ class LocalPendingFile implements PendingFile {
     }
   }
 
+  async flush(): Promise<void> {
+    try {
+      await this.#writer.flush();
+    } catch (err) {
+      throw describeIoError(err, `writing ${this.what}`);
+    }
+  }
+
   async commit(): Promise<void> {
     try {
       await this.#writer.flush();

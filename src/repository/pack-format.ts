@@ -156,28 +156,58 @@ export interface PackItem {
   readonly wrappedKey: Buffer | undefined;
 }
 
-/** Lays out a pack file: header, blobs, trailer with a key table of the distinct data keys. */
-export function assemblePack(items: readonly PackItem[], metaKey: Buffer | undefined): PackRecord {
-  const packId = randomHexId(16);
-  const keys: Buffer[] = [];
-  const keyNumbers = new KeyNumbers();
-  const entries: PackedChunk[] = [];
-  const parts: Buffer[] = [packHeader(metaKey !== undefined)];
-  let offset = PACK_HEADER_LENGTH;
-  for (const item of items) {
+/**
+ * Where each blob of a pack goes and which data key it uses, placed one after another: the header
+ * comes first, the trailer (a key table of the distinct data keys, and every entry) last.
+ */
+export class PackLayout {
+  readonly packId = randomHexId(16);
+  readonly keys: Buffer[] = [];
+  readonly entries: PackedChunk[] = [];
+  readonly #keyNumbers = new KeyNumbers();
+  #size = PACK_HEADER_LENGTH;
+
+  constructor(readonly metaKey: Buffer | undefined) {}
+
+  /** Bytes placed so far, header included. */
+  get size(): number {
+    return this.#size;
+  }
+
+  header(): Buffer {
+    return packHeader(this.metaKey !== undefined);
+  }
+
+  /** Places a blob after the previous one. */
+  place(item: PackItem): PackedChunk {
     let keyIndex = 0;
     if (item.wrappedKey) {
-      keyIndex = keyNumbers.number(item.wrappedKey);
-      if (keyIndex === keys.length) {
+      keyIndex = this.#keyNumbers.number(item.wrappedKey);
+      if (keyIndex === this.keys.length) {
         if (keyIndex > 255) throw new Error('a pack can hold at most 256 data keys');
-        keys.push(item.wrappedKey);
+        this.keys.push(item.wrappedKey);
       }
     }
-    entries.push({ id: item.id, offset, storedLength: item.stored.byteLength, plainLength: item.plainLength, codec: item.codec, keyIndex, checksum: item.checksum });
-    parts.push(item.stored);
-    offset += item.stored.byteLength;
+    const entry: PackedChunk = { id: item.id, offset: this.#size, storedLength: item.stored.byteLength, plainLength: item.plainLength, codec: item.codec, keyIndex, checksum: item.checksum };
+    this.entries.push(entry);
+    this.#size += item.stored.byteLength;
+    return entry;
   }
-  const trailer = packTrailer(packId, { keys, entries }, metaKey);
+
+  trailer(): Buffer {
+    return packTrailer(this.packId, { keys: this.keys, entries: this.entries }, this.metaKey);
+  }
+}
+
+/** Lays out a whole pack file in memory: header, blobs, trailer. */
+export function assemblePack(items: readonly PackItem[], metaKey: Buffer | undefined): PackRecord {
+  const layout = new PackLayout(metaKey);
+  const parts: Buffer[] = [layout.header()];
+  for (const item of items) {
+    layout.place(item);
+    parts.push(item.stored);
+  }
+  const trailer = layout.trailer();
   parts.push(trailer);
-  return { type: 'pack', packId, parts, size: offset + trailer.length, keys, entries };
+  return { type: 'pack', packId: layout.packId, parts, size: layout.size + trailer.length, keys: layout.keys, entries: layout.entries };
 }

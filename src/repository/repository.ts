@@ -4,6 +4,7 @@ import { unwrapWithIdentity, type AgeRecipient } from '../crypto/age-keys.js';
 import { AgentvaultError } from '../errors.js';
 import type { PrunableStore } from '../backend/backend.js';
 import type { PackRecord } from '../types.js';
+import { PackWriter } from './pack-writer.js';
 import { ChunkIndex } from './chunk-index.js';
 import { newConfig, parseConfig, type ChunkerConfig, type RepositoryConfig } from './config.js';
 import type { ChunkIdAlgorithm } from '../crypto/chunk-id.js';
@@ -205,6 +206,12 @@ export class Repository {
   }
 
   /** Stores a pack file durably (temp name, fsync, rename). */
+  /** Streams stored chunks into new packs, as a backup does (pack-writer.ts). */
+  packWriter(): PackWriter {
+    return new PackWriter(this.store, { packSize: this.config.packSize, ...(this.metaKey ? { metaKey: this.metaKey } : {}) });
+  }
+
+  /** Writes a pack assembled in memory (prune, imports from Arweave). */
   async writePack(pack: PackRecord): Promise<void> {
     const file = await this.store.create('pack', pack.packId);
     try {

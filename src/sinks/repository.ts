@@ -1,22 +1,30 @@
-// Stores a backup in a local repository: packs as they arrive, then the index file that lists
-// them, then the manifest — each durable before the next (docs/FORMAT.md §1). If anything fails
-// the manifest is never written, so the backup does not exist; packs and index files that did
-// land are reused by the next run.
+// Stores a backup in a local repository: new chunks into packs as they arrive, then the index
+// files that list the packs, then the manifest — each durable before the next (docs/FORMAT.md
+// §1). If anything fails the manifest is never written, so the backup does not exist; packs and
+// index files that did land are reused by the next run.
 import { Writable } from 'node:stream';
+import { xxh64 } from '../crypto/checksum.js';
 import type { IndexedPack } from '../repository/index-format.js';
 import { ChunkTableBuilder, manifestEntry, type BackupStats, type Manifest, type ManifestEntry } from '../repository/manifest.js';
+import type { PackWriter } from '../repository/pack-writer.js';
 import type { Repository } from '../repository/repository.js';
-import type { EntryInfo, PackedRecord } from '../types.js';
+import type { ChunkRecord, EntryInfo, PackedRecord } from '../types.js';
 import { ChunkOrderCheck } from './order-check.js';
 
 /** Everything a manifest holds except what the sink counts. */
 export type ManifestDraft = Omit<Manifest, 'entries' | 'stats'>;
+
+export interface RepositorySinkOptions {
+  /** This run's data key wrapped to the repository key (80 bytes), for encrypted repositories. */
+  readonly wrappedKey?: Buffer;
+}
 
 /** Write an index file every this many packs, so a crash late in a huge backup loses little. */
 const PACKS_PER_INDEX_FILE = 32;
 
 export class RepositorySink extends Writable {
   #manifest: Manifest | undefined;
+  readonly #packs: PackWriter;
   #unindexed: IndexedPack[] = [];
   readonly #entries: ManifestEntry[] = [];
   #current: { info: EntryInfo; table: ChunkTableBuilder } | undefined;
@@ -29,8 +37,11 @@ export class RepositorySink extends Writable {
   constructor(
     readonly repository: Repository,
     readonly draft: ManifestDraft,
+    readonly options: RepositorySinkOptions = {},
   ) {
-    super({ objectMode: true, highWaterMark: 16 });
+    // Records are small once packed; a deeper buffer keeps the workers busy while a pack write waits.
+    super({ objectMode: true, highWaterMark: 256 });
+    this.#packs = repository.packWriter();
   }
 
   /** The manifest, once the sink has finished. */
@@ -43,15 +54,9 @@ export class RepositorySink extends Writable {
   }
 
   async #handle(record: PackedRecord): Promise<void> {
-    if (record.type !== 'pack') this.#order.check(record);
+    if (record.type === 'pack') throw new Error('RepositorySink packs chunks itself: give it chunk records, not packs (no PackStage before it)');
+    this.#order.check(record);
     switch (record.type) {
-      case 'pack': {
-        await this.repository.writePack(record);
-        this.#storedSize += record.size;
-        this.#unindexed.push({ packId: record.packId, size: record.size, keys: record.keys, entries: record.entries });
-        if (this.#unindexed.length >= PACKS_PER_INDEX_FILE) await this.#writeIndex();
-        break;
-      }
       case 'entry':
         this.#current = { info: record.entry, table: new ChunkTableBuilder() };
         break;
@@ -59,7 +64,10 @@ export class RepositorySink extends Writable {
         this.#current!.table.add(record.id!, record.size);
         this.#logicalSize += record.size;
         this.#chunks++;
-        if (!record.known) this.#newChunks++;
+        if (!record.known) {
+          this.#newChunks++;
+          await this.#store(record);
+        }
         break;
       case 'entry-end': {
         const { info, table } = this.#current!;
@@ -70,19 +78,49 @@ export class RepositorySink extends Writable {
     }
   }
 
+  /** Appends a new chunk to the pack being written; indexes packs as they become durable. */
+  async #store(record: ChunkRecord): Promise<void> {
+    const stored = record.data;
+    if (!stored) throw new Error(`internal: new chunk ${record.id!.toString('hex')} reached the repository without its bytes`);
+    await this.#packs.add({ id: record.id!, stored, plainLength: record.size, codec: record.codec ?? 'none', checksum: record.checksum ?? xxh64(stored), wrappedKey: this.options.wrappedKey });
+    // Copied into the pack: whoever produced the bytes may reuse them.
+    record.data = null;
+    record.release?.();
+    this.#collectDurable();
+    if (this.#unindexed.length >= PACKS_PER_INDEX_FILE) await this.#writeIndex();
+  }
+
+  #collectDurable(): void {
+    for (const pack of this.#packs.takeDurable()) {
+      this.#storedSize += pack.size;
+      this.#unindexed.push(pack);
+    }
+  }
+
   async #writeIndex(): Promise<void> {
     if (this.#unindexed.length === 0) return;
-    await this.repository.writeIndex(this.#unindexed, []);
+    const packs = this.#unindexed;
     this.#unindexed = [];
+    await this.repository.writeIndex(packs, []);
   }
 
   override _final(callback: (err?: Error | null) => void): void {
     (async () => {
+      await this.#packs.close();
+      this.#collectDurable();
       await this.#writeIndex();
       const stats: BackupStats = { logicalSize: this.#logicalSize, storedSize: this.#storedSize, chunks: this.#chunks, newChunks: this.#newChunks };
       const manifest: Manifest = { ...this.draft, entries: this.#entries, stats };
       await this.repository.writeManifest(manifest);
       this.#manifest = manifest;
     })().then(() => callback(), callback);
+  }
+
+  /** A failed backup drops the pack it was writing and lets those being synced settle first. */
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.#packs.abort().then(
+      () => callback(err),
+      () => callback(err),
+    );
   }
 }
