@@ -156,3 +156,28 @@ test('an aborted backup writes no manifest, leaves no temp files, and the next r
   assert.ok(rerun.manifest.stats.storedSize < data.length - (4 << 20), `re-run stored ${rerun.manifest.stats.storedSize}: the packs that landed were reused`);
   assert.ok((await restoreToBuffer(repository, rerun.manifest.id)).equals(data));
 });
+
+test('without workers (workers: 0) a backup stores the same chunks in packs of its own, and restores byte-identical', async (t) => {
+  // Small packs so that several close (and sync in the background) during the run.
+  const repository = await newRepository(t, { packSize: 1 << 20 });
+  const data = Buffer.concat([randomBytes(2_500_000), Buffer.alloc(500_000), seededBytes(1_000_000, 3)]);
+  const sequential = await backup({ repository, source: bufferSource(data, 'seq', 65_536), type: 'full', workers: 0 });
+  const parallel = await backup({ repository, source: bufferSource(data, 'par', 65_536), type: 'full', workers: 2 });
+  assert.deepEqual(sequential.manifest.entries[0]!.chunks, parallel.manifest.entries[0]!.chunks, 'the same chunks either way');
+  assert.ok(sequential.manifest.stats.storedSize > 3_000_000, 'a full backup stores its chunks');
+  const index = await repository.loadIndex();
+  assert.ok(index.packCount >= 6, `both backups' packs are indexed (${index.packCount})`);
+  assert.deepEqual(await restoreToBuffer(repository, sequential.manifest.id), data);
+  assert.deepEqual(await restoreToBuffer(repository, parallel.manifest.id), data);
+});
+
+test('the repository sink packs chunks itself: a pack record (a PackStage before it) is refused, and no manifest is written', async (t) => {
+  const repository = await newRepository(t);
+  const { RepositorySink } = await import('../src/sinks/repository.js');
+  const { assemblePack } = await import('../src/repository/pack-format.js');
+  const sink = new RepositorySink(repository, { version: 1, id: 'b'.repeat(26), created: new Date().toISOString(), type: 'full', parent: null, source: { kind: 'file', name: 'x' }, metadata: {}, compression: { codec: 'zstd', level: 3 } });
+  const { pipeline } = await import('node:stream/promises');
+  await assert.rejects(pipeline(Readable.from([assemblePack([], repository.metaKey)]), sink), /packs chunks itself/);
+  assert.equal(sink.manifest, undefined);
+  assert.deepEqual(await repository.listBackups(), []);
+});
