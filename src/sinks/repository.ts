@@ -33,6 +33,8 @@ export class RepositorySink extends Writable {
   #chunks = 0;
   #newChunks = 0;
   readonly #order = new ChunkOrderCheck();
+  /** The record being handled: a destroy waits for it before dropping the pack it may be writing. */
+  #handling: Promise<void> = Promise.resolve();
 
   constructor(
     readonly repository: Repository,
@@ -50,7 +52,8 @@ export class RepositorySink extends Writable {
   }
 
   override _write(record: PackedRecord, _e: BufferEncoding, callback: (err?: Error | null) => void): void {
-    this.#handle(record).then(() => callback(), callback);
+    this.#handling = this.#handle(record);
+    this.#handling.then(() => callback(), callback);
   }
 
   async #handle(record: PackedRecord): Promise<void> {
@@ -118,9 +121,12 @@ export class RepositorySink extends Writable {
 
   /** A failed backup drops the pack it was writing and lets those being synced settle first. */
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    this.#packs.abort().then(
-      () => callback(err),
-      () => callback(err),
-    );
+    this.#handling
+      .catch(() => undefined)
+      .then(() => this.#packs.abort())
+      .then(
+        () => callback(err),
+        () => callback(err),
+      );
   }
 }
