@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import { AgentvaultError, type ErrorCode } from '../src/errors.js';
 import { INDEX_VERSION, decodeIndexFile, encodeIndexFile, type IndexFile, type IndexedPack } from '../src/repository/index-format.js';
 import { randomHexId } from '../src/repository/ids.js';
+import { ByteReader, ByteWriter } from '../src/repository/binary.js';
+import { readPackContentsTable, writePackContents } from '../src/repository/pack-format.js';
 import type { CodecName } from '../src/types.js';
 
 const CODECS: CodecName[] = ['none', 'zstd', 'brotli', 'gzip'];
@@ -48,6 +50,19 @@ for (const encrypted of [false, true]) {
       assert.equal(bytes.readUInt16LE(4), INDEX_VERSION);
       assert.equal(bytes.readUInt16LE(6), encrypted ? 1 : 0);
       assert.deepEqual(decodeIndexFile(id, bytes, metaKey), file);
+    });
+
+    it('packs given with their entries as stored tables encode to the same file as with entry objects', () => {
+      const id = randomHexId(16);
+      const packs = [pack(0, keyCount), pack(4, keyCount)];
+      const tables = packs.map((p) => {
+        const w = new ByteWriter();
+        writePackContents(w, p);
+        const { keys, table } = readPackContentsTable(new ByteReader(w.finish(), 'entries'));
+        return { packId: p.packId, size: p.size, keys, table };
+      });
+      assert.deepEqual(decodeIndexFile(id, encodeIndexFile(id, { supersedes: [], packs: tables }, metaKey), metaKey), { supersedes: [], packs });
+      if (!encrypted) assert.ok(encodeIndexFile(id, { supersedes: [], packs: tables }, metaKey).equals(encodeIndexFile(id, { supersedes: [], packs }, metaKey)));
     });
 
     it('round-trip superseded index ids', () => {

@@ -9,8 +9,9 @@ import { test } from 'node:test';
 import type { FileType, PendingFile } from '../src/backend/backend.js';
 import { LocalBackend } from '../src/backend/local.js';
 import { xxh64 } from '../src/crypto/checksum.js';
-import type { IndexedPack } from '../src/repository/index-format.js';
-import { checkPackHeader, PACK_HEADER_LENGTH, PACK_TAIL_LENGTH, parsePackTail, parsePackTrailerBody, type PackItem } from '../src/repository/pack-format.js';
+import { ByteReader, ByteWriter } from '../src/repository/binary.js';
+import type { IndexedPackTable } from '../src/repository/index-format.js';
+import { checkPackHeader, PACK_HEADER_LENGTH, PACK_TAIL_LENGTH, parsePackTail, parsePackTrailerBody, readPackContents, writePackContentsTable, type PackItem } from '../src/repository/pack-format.js';
 import { PackWriter } from '../src/repository/pack-writer.js';
 import { seededBytes, tempDir } from './helpers/tmp.js';
 
@@ -31,14 +32,18 @@ function item(n: number, stored: Buffer, wrappedKey?: Buffer): PackItem {
 }
 
 /** Reads a pack file back the way a repository does, checking what its index entry says. */
-async function readBack(backend: LocalBackend, pack: IndexedPack, metaKey: Buffer | undefined): Promise<Map<string, Buffer>> {
+async function readBack(backend: LocalBackend, pack: IndexedPackTable, metaKey: Buffer | undefined): Promise<Map<string, Buffer>> {
   const bytes = await backend.read('pack', pack.packId);
   assert.equal(bytes.length, pack.size, `pack ${pack.packId}: size as reported`);
   checkPackHeader(bytes.subarray(0, PACK_HEADER_LENGTH), pack.packId);
   const { bodyLength, checksum } = parsePackTail(bytes.subarray(bytes.length - PACK_TAIL_LENGTH), pack.packId, bytes.length);
   const contents = parsePackTrailerBody(bytes.subarray(bytes.length - PACK_TAIL_LENGTH - bodyLength, bytes.length - PACK_TAIL_LENGTH), checksum, pack.packId, metaKey);
-  assert.deepEqual(contents.entries, pack.entries, 'the trailer lists what the index will');
-  assert.deepEqual(contents.keys, pack.keys);
+  // What the index file will list, decoded the way a reader decodes it.
+  const w = new ByteWriter();
+  writePackContentsTable(w, pack.keys, pack.table);
+  const indexed = readPackContents(new ByteReader(w.finish(), 'index entries'));
+  assert.deepEqual(contents.entries, indexed.entries, 'the trailer lists what the index will');
+  assert.deepEqual(contents.keys, indexed.keys);
   return new Map(contents.entries.map((e) => [e.id.toString('hex'), bytes.subarray(e.offset, e.offset + e.storedLength)]));
 }
 
@@ -52,7 +57,7 @@ for (const encrypted of [false, true]) {
     const expected = new Map<string, Buffer>();
     // One scratch buffer for every blob: the writer has copied a blob once add() resolves.
     const scratch = Buffer.alloc(20_000);
-    const durable: IndexedPack[] = [];
+    const durable: IndexedPackTable[] = [];
     for (let n = 0; n < 120; n++) {
       const length = [1, 4999, 5000, 5001, 12_345, 20_000][n % 6]!;
       const blob = seededBytes(length, n + 1);

@@ -4,7 +4,7 @@ import { Compressor } from 'zstd-napi';
 import { seal } from '../crypto/aead.js';
 import { AgentvaultError } from '../errors.js';
 import { ByteReader, ByteWriter, readHeader, writeHeader } from './binary.js';
-import { readPackContents, readPackContentsTable, writePackContents, type PackContents, type PackEntryTable } from './pack-format.js';
+import { readPackContents, readPackContentsTable, writePackContents, writePackContentsTable, type PackContents, type PackEntryTable } from './pack-format.js';
 import { openSealedZstd } from './sealed.js';
 
 export const INDEX_VERSION = 1;
@@ -20,24 +20,34 @@ export interface IndexFile {
   readonly packs: readonly IndexedPack[];
 }
 
-/** An index file with each pack's entries left as stored (see PackEntryTable). */
+/** A pack as an index file lists it, with its entries left as stored (see PackEntryTable). */
+export interface IndexedPackTable {
+  readonly packId: string;
+  readonly size: number;
+  readonly keys: readonly Buffer[];
+  readonly table: PackEntryTable;
+}
+
+/** An index file with each pack's entries left as stored. */
 export interface IndexFileTables {
   readonly supersedes: readonly string[];
-  readonly packs: ReadonlyArray<{ readonly packId: string; readonly size: number; readonly keys: readonly Buffer[]; readonly table: PackEntryTable }>;
+  readonly packs: readonly IndexedPackTable[];
 }
 
 function aad(indexId: string): Buffer {
   return Buffer.concat([Buffer.from('AVIX1'), Buffer.from(indexId, 'hex')]);
 }
 
-export function encodeIndexFile(indexId: string, file: IndexFile, metaKey: Buffer | undefined): Buffer {
+/** Packs listed with entry objects or with their entries as stored: the file is the same. */
+export function encodeIndexFile(indexId: string, file: { readonly supersedes: readonly string[]; readonly packs: ReadonlyArray<IndexedPack | IndexedPackTable> }, metaKey: Buffer | undefined): Buffer {
   const w = new ByteWriter(1 << 16);
   w.u32(file.supersedes.length);
   for (const id of file.supersedes) w.bytes(Buffer.from(id, 'hex'));
   w.u32(file.packs.length);
   for (const pack of file.packs) {
     w.bytes(Buffer.from(pack.packId, 'hex')).u64(pack.size);
-    writePackContents(w, pack);
+    if ('table' in pack) writePackContentsTable(w, pack.keys, pack.table);
+    else writePackContents(w, pack);
   }
   const compressor = new Compressor();
   // zstd's content checksum: unencrypted files have no other integrity check.

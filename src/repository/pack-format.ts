@@ -31,15 +31,28 @@ export function packHeader(encrypted: boolean): Buffer {
 }
 
 export function writePackContents(w: ByteWriter, contents: PackContents): void {
-  w.u16(contents.keys.length);
-  for (const key of contents.keys) {
+  writeKeys(w, contents.keys);
+  w.u32(contents.entries.length);
+  for (const e of contents.entries) writeEntry(w, e);
+}
+
+/** As writePackContents, for entries already laid out as a table. */
+export function writePackContentsTable(w: ByteWriter, keys: readonly Buffer[], table: PackEntryTable): void {
+  writeKeys(w, keys);
+  w.u32(table.count);
+  w.bytes(table.bytes);
+}
+
+function writeKeys(w: ByteWriter, keys: readonly Buffer[]): void {
+  w.u16(keys.length);
+  for (const key of keys) {
     if (key.length !== WRAPPED_KEY_LENGTH) throw new Error('wrapped data key must be 80 bytes');
     w.bytes(key);
   }
-  w.u32(contents.entries.length);
-  for (const e of contents.entries) {
-    w.bytes(e.id).u32(e.offset).u32(e.storedLength).u32(e.plainLength).u8(codecByte(e.codec)).u8(e.keyIndex).u64(e.checksum);
-  }
+}
+
+function writeEntry(w: ByteWriter, e: PackedChunk): void {
+  w.bytes(e.id).u32(e.offset).u32(e.storedLength).u32(e.plainLength).u8(codecByte(e.codec)).u8(e.keyIndex).u64(e.checksum);
 }
 
 /**
@@ -101,7 +114,10 @@ function trailerAad(packId: string): Buffer {
 export function packTrailer(packId: string, contents: PackContents, metaKey: Buffer | undefined): Buffer {
   const w = new ByteWriter(64 + contents.entries.length * ENTRY_LENGTH);
   writePackContents(w, contents);
-  const plain = w.finish();
+  return sealTrailer(packId, w.finish(), metaKey);
+}
+
+function sealTrailer(packId: string, plain: Buffer, metaKey: Buffer | undefined): Buffer {
   const body = metaKey ? seal(metaKey, plain, trailerAad(packId)) : plain;
   const tail = new ByteWriter(PACK_TAIL_LENGTH).u32(body.length).u64(xxh64(body)).ascii(PACK_TRAILER_MAGIC).finish();
   return Buffer.concat([body, tail]);
@@ -158,13 +174,16 @@ export interface PackItem {
 
 /**
  * Where each blob of a pack goes and which data key it uses, placed one after another: the header
- * comes first, the trailer (a key table of the distinct data keys, and every entry) last.
+ * comes first, the trailer (a key table of the distinct data keys, and every entry) last. Entries
+ * are kept as the bytes the trailer and the index store (a PackEntryTable), not as an object per
+ * chunk: a backup holds those of up to 32 packs until it writes their index file.
  */
 export class PackLayout {
   readonly packId = randomHexId(16);
   readonly keys: Buffer[] = [];
-  readonly entries: PackedChunk[] = [];
   readonly #keyNumbers = new KeyNumbers();
+  readonly #entries = new ByteWriter(ENTRY_LENGTH * 1024);
+  #count = 0;
   #size = PACK_HEADER_LENGTH;
 
   constructor(readonly metaKey: Buffer | undefined) {}
@@ -172,6 +191,11 @@ export class PackLayout {
   /** Bytes placed so far, header included. */
   get size(): number {
     return this.#size;
+  }
+
+  /** The entries placed so far. */
+  get table(): PackEntryTable {
+    return { count: this.#count, bytes: this.#entries.finish() };
   }
 
   header(): Buffer {
@@ -189,13 +213,16 @@ export class PackLayout {
       }
     }
     const entry: PackedChunk = { id: item.id, offset: this.#size, storedLength: item.stored.byteLength, plainLength: item.plainLength, codec: item.codec, keyIndex, checksum: item.checksum };
-    this.entries.push(entry);
+    writeEntry(this.#entries, entry);
+    this.#count++;
     this.#size += item.stored.byteLength;
     return entry;
   }
 
   trailer(): Buffer {
-    return packTrailer(this.packId, { keys: this.keys, entries: this.entries }, this.metaKey);
+    const w = new ByteWriter(64 + this.keys.length * WRAPPED_KEY_LENGTH + this.#count * ENTRY_LENGTH);
+    writePackContentsTable(w, this.keys, this.table);
+    return sealTrailer(this.packId, w.finish(), this.metaKey);
   }
 }
 
@@ -203,11 +230,12 @@ export class PackLayout {
 export function assemblePack(items: readonly PackItem[], metaKey: Buffer | undefined): PackRecord {
   const layout = new PackLayout(metaKey);
   const parts: Buffer[] = [layout.header()];
+  const entries: PackedChunk[] = [];
   for (const item of items) {
-    layout.place(item);
+    entries.push(layout.place(item));
     parts.push(item.stored);
   }
   const trailer = layout.trailer();
   parts.push(trailer);
-  return { type: 'pack', packId: layout.packId, parts, size: layout.size + trailer.length, keys: layout.keys, entries: layout.entries };
+  return { type: 'pack', packId: layout.packId, parts, size: layout.size + trailer.length, keys: layout.keys, entries };
 }

@@ -7,7 +7,7 @@
 // ~40 ms per pack, nearly all fsync, with the whole pipeline held still (~1 s per GiB), and the
 // stored bytes of a pack and a half alive at any time.
 import type { PendingFile, WritableStore } from '../backend/backend.js';
-import type { IndexedPack } from './index-format.js';
+import type { IndexedPackTable } from './index-format.js';
 import { PackLayout, type PackItem } from './pack-format.js';
 
 export interface PackWriterOptions {
@@ -39,7 +39,7 @@ export class PackWriter {
   #writing: Promise<void> = Promise.resolve();
   /** Packs being finished, oldest first; they never reject (a failure is kept in #failed). */
   #finishing: Array<Promise<void>> = [];
-  #durable: IndexedPack[] = [];
+  #durable: IndexedPackTable[] = [];
   #failed: Error | undefined;
 
   constructor(
@@ -57,7 +57,7 @@ export class PackWriter {
   }
 
   /** Packs made durable since the last call (synced and under their names): ready for an index. */
-  takeDurable(): IndexedPack[] {
+  takeDurable(): IndexedPackTable[] {
     const durable = this.#durable;
     this.#durable = [];
     return durable;
@@ -148,7 +148,7 @@ export class PackWriter {
       const trailer = layout.trailer();
       await file.write(trailer);
       await file.commit();
-      this.#durable.push({ packId: layout.packId, size: layout.size + trailer.length, keys: layout.keys, entries: layout.entries });
+      this.#durable.push({ packId: layout.packId, size: layout.size + trailer.length, keys: layout.keys, table: layout.table });
     } catch (err) {
       this.#failed ??= err as Error;
       await file.abort().catch(() => undefined);

@@ -8,7 +8,7 @@ import { PackWriter } from './pack-writer.js';
 import { ChunkIndex } from './chunk-index.js';
 import { newConfig, parseConfig, type ChunkerConfig, type RepositoryConfig } from './config.js';
 import type { ChunkIdAlgorithm } from '../crypto/chunk-id.js';
-import { decodeIndexFile, decodeIndexFileTables, encodeIndexFile, type IndexFile, type IndexedPack } from './index-format.js';
+import { decodeIndexFile, decodeIndexFileTables, encodeIndexFile, type IndexFile, type IndexedPack, type IndexedPackTable } from './index-format.js';
 import { BACKUP_ID_PATTERN, randomHexId } from './ids.js';
 import {
   generateKeys,
@@ -223,7 +223,7 @@ export class Repository {
     }
   }
 
-  async writeIndex(packs: readonly IndexedPack[], supersedes: readonly string[]): Promise<string> {
+  async writeIndex(packs: ReadonlyArray<IndexedPack | IndexedPackTable>, supersedes: readonly string[]): Promise<string> {
     const id = randomHexId(16);
     await this.store.write('index', id, encodeIndexFile(id, { packs, supersedes }, this.metaKey));
     return id;

@@ -4,7 +4,7 @@
 // index files that did land are reused by the next run.
 import { Writable } from 'node:stream';
 import { xxh64 } from '../crypto/checksum.js';
-import type { IndexedPack } from '../repository/index-format.js';
+import type { IndexedPackTable } from '../repository/index-format.js';
 import { ChunkTableBuilder, manifestEntry, type BackupStats, type Manifest, type ManifestEntry } from '../repository/manifest.js';
 import type { PackWriter } from '../repository/pack-writer.js';
 import type { Repository } from '../repository/repository.js';
@@ -25,7 +25,8 @@ const PACKS_PER_INDEX_FILE = 32;
 export class RepositorySink extends Writable {
   #manifest: Manifest | undefined;
   readonly #packs: PackWriter;
-  #unindexed: IndexedPack[] = [];
+  /** Durable packs not yet in an index file, their entries as stored (54 bytes a chunk, no objects). */
+  #unindexed: IndexedPackTable[] = [];
   readonly #entries: ManifestEntry[] = [];
   #current: { info: EntryInfo; table: ChunkTableBuilder } | undefined;
   #logicalSize = 0;
