@@ -70,7 +70,7 @@ export class ParallelBackupStage extends Transform {
   readonly #segmentBytes: number;
   readonly #maxInFlight: number;
   readonly #seen = new IdSet();
-  /** Sealed batches are written into these, lent until the pack stage has copied every chunk out. */
+  /** Sealed batches are written into these, lent until whoever consumes the records (the repository sink) has copied every chunk out. */
   readonly #slabs: SharedSlabs;
   /** Output in input order: ready records or promises of them. */
   readonly #out: Array<{ records: PipelineRecord[] | Promise<PipelineRecord[]>; segment: boolean }> = [];
