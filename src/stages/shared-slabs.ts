@@ -1,7 +1,7 @@
 // Reusable shared memory for workers to write their output into. A slab is lent for one task and
-// comes back when every piece of it has been released by whoever consumed the output (the pack
-// stage, once it has copied a chunk into its pack). Nothing is freed and allocated again per task:
-// fresh buffers per sealed batch, freed later on another thread, fragmented the workers' malloc
+// comes back when every piece of it has been released by whoever consumed the output (the
+// repository sink, once it has copied a chunk into its pack). Nothing is freed and allocated again
+// per task: fresh buffers per sealed batch, freed later on another thread, fragmented the workers' malloc
 // arenas and cost a page fault per 4 KiB.
 
 export interface LentSlab {
