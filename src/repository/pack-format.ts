@@ -111,12 +111,6 @@ function trailerAad(packId: string): Buffer {
 }
 
 /** The trailer appended after the blobs: contents (sealed with metaKey when given), then the tail. */
-export function packTrailer(packId: string, contents: PackContents, metaKey: Buffer | undefined): Buffer {
-  const w = new ByteWriter(64 + contents.entries.length * ENTRY_LENGTH);
-  writePackContents(w, contents);
-  return sealTrailer(packId, w.finish(), metaKey);
-}
-
 function sealTrailer(packId: string, plain: Buffer, metaKey: Buffer | undefined): Buffer {
   const body = metaKey ? seal(metaKey, plain, trailerAad(packId)) : plain;
   const tail = new ByteWriter(PACK_TAIL_LENGTH).u32(body.length).u64(xxh64(body)).ascii(PACK_TRAILER_MAGIC).finish();

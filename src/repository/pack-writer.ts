@@ -1,5 +1,5 @@
 // Writes stored chunks into pack files as they arrive (docs/FORMAT.md §4), the way restic's
-// packer does: each blob is copied into one of two write buffers that go to the pack's pending
+// packer does: each blob is copied into one of three write buffers that go to the pack's pending
 // file in large writes, so a pack is never held whole in memory; a full pack is finished (trailer,
 // fsync, rename) in the background while the next one fills.
 //

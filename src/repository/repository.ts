@@ -205,13 +205,12 @@ export class Repository {
     return orphans.length;
   }
 
-  /** Stores a pack file durably (temp name, fsync, rename). */
   /** Streams stored chunks into new packs, as a backup does (pack-writer.ts). */
   packWriter(): PackWriter {
     return new PackWriter(this.store, { packSize: this.config.packSize, ...(this.metaKey ? { metaKey: this.metaKey } : {}) });
   }
 
-  /** Writes a pack assembled in memory (prune, imports from Arweave). */
+  /** Stores a pack assembled in memory durably (temp name, fsync, rename): prune, imports from Arweave. */
   async writePack(pack: PackRecord): Promise<void> {
     const file = await this.store.create('pack', pack.packId);
     try {
