@@ -19,6 +19,7 @@ import type { ChunkLookup } from './dedup.js';
 import { STAGE_HIGH_WATER_MARK } from './record-transform.js';
 import { IdSet } from '../repository/id-set.js';
 import { SharedSlabs } from './shared-slabs.js';
+import { SEAL_OVERHEAD } from '../crypto/aead.js';
 
 export interface ParallelBackupOptions {
   readonly pool: WorkerPool<BackupTask, BackupTaskResult>;
@@ -392,7 +393,7 @@ export class ParallelBackupStage extends Transform {
       refs[i * 3] = b;
       refs[i * 3 + 1] = chunk.offset;
       refs[i * 3 + 2] = chunk.length;
-      bound += chunk.length + 28;
+      bound += chunk.length + SEAL_OVERHEAD;
     });
     // Without a slab (an odd size, or a consumer that does not release) the worker returns a fresh buffer.
     const slab = this.#slabs.lend(bound, batch.length);

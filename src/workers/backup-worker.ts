@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { FastCdcParams } from '../chunker/fastcdc.js';
 import { WasmFastCdc } from '../chunker/fastcdc-wasm.js';
 import { codecByte, createCodec } from '../codecs/index.js';
+import { SEAL_OVERHEAD } from '../crypto/aead.js';
 import { createChunkIdHasher, type ChunkIdAlgorithm } from '../crypto/chunk-id.js';
 import { xxh64 } from '../crypto/checksum.js';
 import type { CodecName } from '../types.js';
@@ -45,7 +46,7 @@ export interface SealTask {
   readonly refs: Int32Array;
   readonly ids: Uint8Array;
   /**
-   * Where to write the stored bytes, from offset 0 (at least Σ(length + 28) bytes); without it
+   * Where to write the stored bytes, from offset 0 (at least Σ(length + SEAL_OVERHEAD) bytes); without it
    * they come back in a fresh buffer.
    */
   readonly out?: SharedArrayBuffer;
@@ -121,7 +122,7 @@ let sealScratch = Buffer.allocUnsafeSlow(0);
 function seal(task: SealTask): { result: SealResult; transfer: ArrayBuffer[] } {
   const n = task.refs.length / 3;
   let capacity = 0;
-  for (let i = 0; i < n; i++) capacity += task.refs[i * 3 + 2]! + 28;
+  for (let i = 0; i < n; i++) capacity += task.refs[i * 3 + 2]! + SEAL_OVERHEAD;
   let out: Buffer;
   if (task.out) {
     if (task.out.byteLength < capacity) throw new Error(`internal: a seal task's output buffer is too small (${task.out.byteLength} < ${capacity})`);
