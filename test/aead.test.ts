@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { AuthenticationError, NONCE_LENGTH, SEAL_OVERHEAD, TAG_LENGTH, open, seal } from '../src/crypto/aead.js';
+import { AuthenticationError, NONCE_LENGTH, SEAL_OVERHEAD, TAG_LENGTH, open, seal, sealInto } from '../src/crypto/aead.js';
 import { seededBytes } from './helpers/tmp.js';
 
 const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
@@ -31,6 +31,15 @@ describe('aead', () => {
       assert.equal(sealed.length, plain.length + SEAL_OVERHEAD);
       assert.ok(open(KEY, sealed, AAD).equals(plain));
     }
+  });
+
+  it('seals in place: the plaintext already in the output body, longer than one cipher slice', () => {
+    const plain = seededBytes(2_500_000, 9); // 1 MiB slices: two whole and a remainder
+    const out = Buffer.alloc(plain.length + SEAL_OVERHEAD);
+    plain.copy(out, NONCE_LENGTH);
+    sealInto(KEY, out.subarray(NONCE_LENGTH, NONCE_LENGTH + plain.length), AAD, out);
+    assert.equal(out.indexOf(plain.subarray(0, 4096)), -1, 'the plaintext was overwritten');
+    assert.ok(open(KEY, out, AAD).equals(plain));
   });
 
   it('lays out nonce (12) ‖ ciphertext ‖ tag (16), with a fresh nonce each time', () => {

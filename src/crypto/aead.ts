@@ -23,7 +23,10 @@ export function seal(key: Uint8Array, plain: Uint8Array, aad: Uint8Array): Buffe
 /** Large inputs go through the cipher in slices, so no second copy of the whole output exists. */
 const SEAL_SLICE = 1 << 20;
 
-/** Seals into `out`, exactly SEAL_OVERHEAD + plain.byteLength bytes long. */
+/**
+ * Seals into `out`, exactly SEAL_OVERHEAD + plain.byteLength bytes long. `plain` may be `out`'s own
+ * body (out[NONCE_LENGTH…]): each slice is read before its ciphertext is copied over it.
+ */
 export function sealInto(key: Uint8Array, plain: Uint8Array, aad: Uint8Array, out: Buffer): void {
   if (out.length !== NONCE_LENGTH + plain.byteLength + TAG_LENGTH) throw new RangeError('sealInto: output length must be the plaintext length plus SEAL_OVERHEAD');
   const nonce = out.subarray(0, NONCE_LENGTH);

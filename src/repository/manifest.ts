@@ -1,7 +1,7 @@
 // Manifests (docs/FORMAT.md §6): the record of one backup. Written last; a backup without a
 // manifest does not exist.
 import { Decompressor } from 'zstd-napi';
-import { open, SEAL_OVERHEAD, sealInto, AuthenticationError } from '../crypto/aead.js';
+import { AuthenticationError, NONCE_LENGTH, open, sealInto, TAG_LENGTH } from '../crypto/aead.js';
 import { zstd } from '../codecs/zstd-binding.js';
 import { AgentvaultError } from '../errors.js';
 import { ENTRY_KINDS, type BackupType, type CodecName, type EntryInfo, type EntryKind, type SourceDescription } from '../types.js';
@@ -87,10 +87,10 @@ function aad(backupId: string): Buffer {
 }
 
 /**
- * A 4 GiB backup's manifest lists ~330,000 chunks (12 MB of table, 16 MB as base64), so it is
- * built with as few whole copies as possible: the JSON is written once into one buffer (the
- * tables base64-encoded a slice at a time), compressed once, and sealed in place behind the header.
- * Written naively (stringify, utf8 copy, compress, seal, concat) it was the backup's memory peak.
+ * A 4 GiB backup's manifest lists ~330,000 chunks (12 MB of table, 16 MB as base64). Its JSON is
+ * never held whole: the pieces (the tables base64-encoded a slice at a time) are compressed as
+ * they are made, into the one output buffer, and sealed there in place. Holding the JSON, the
+ * compressed copy and the sealed copy at once made the end of a large backup its memory peak.
  */
 export function encodeManifest(m: Manifest, metaKey: Buffer | undefined): Buffer {
   const json = manifestJson(m);
@@ -98,28 +98,44 @@ export function encodeManifest(m: Manifest, metaKey: Buffer | undefined): Buffer
   cctx.setParameter(zstd.CParameter.compressionLevel, 3);
   // zstd's content checksum: unencrypted files have no other integrity check.
   cctx.setParameter(zstd.CParameter.checksumFlag, 1);
+  // The content size goes in the frame header, as a one-shot compression would put it.
+  cctx.setPledgedSrcSize(json.length);
   const header = new ByteWriter(8);
   writeHeader(header, MANIFEST_MAGIC, MANIFEST_VERSION, metaKey ? 1 : 0);
   const head = header.finish();
-  if (!metaKey) {
-    const out = Buffer.allocUnsafeSlow(head.length + zstd.compressBound(json.length));
-    head.copy(out);
-    const n = cctx.compress2(out.subarray(head.length), json);
-    return out.subarray(0, head.length + n);
-  }
-  const compressed = Buffer.allocUnsafeSlow(zstd.compressBound(json.length));
-  const n = cctx.compress2(compressed, json);
-  const out = Buffer.allocUnsafeSlow(head.length + SEAL_OVERHEAD + n);
+  const bodyAt = head.length + (metaKey ? NONCE_LENGTH : 0);
+  // Room for the worst case; only the pages written are ever touched.
+  const out = Buffer.allocUnsafeSlow(bodyAt + zstd.compressBound(json.length) + (metaKey ? TAG_LENGTH : 0));
   head.copy(out);
-  sealInto(metaKey, compressed.subarray(0, n), aad(m.id), out.subarray(head.length));
-  return out;
+  let at = bodyAt;
+  for (const piece of json.pieces()) {
+    for (let from = 0; from < piece.length; ) {
+      const [, written, consumed] = cctx.compressStream2(out.subarray(at), piece.subarray(from), zstd.EndDirective.continue);
+      at += written;
+      from += consumed;
+    }
+  }
+  for (;;) {
+    const [left, written] = cctx.compressStream2(out.subarray(at), EMPTY, zstd.EndDirective.end);
+    at += written;
+    if (left === 0) break;
+  }
+  if (!metaKey) return out.subarray(0, at);
+  const sealed = out.subarray(head.length, at + TAG_LENGTH);
+  sealInto(metaKey, sealed.subarray(NONCE_LENGTH, sealed.length - TAG_LENGTH), aad(m.id), sealed);
+  return out.subarray(0, at + TAG_LENGTH);
 }
 
-/** Base64 is written in slices of this many table bytes (a multiple of 3: the pieces join up). */
-const BASE64_SLICE = 3 << 20;
+const EMPTY = Buffer.alloc(0);
 
-/** The manifest's JSON (chunk tables as base64) in one buffer of exactly its size. */
-function manifestJson(m: Manifest): Buffer {
+/**
+ * Base64 is made in slices of this many table bytes (a multiple of 3: the pieces join up), small
+ * enough that each slice's string dies young instead of piling up in the old generation.
+ */
+const BASE64_SLICE = 3 << 14;
+
+/** The manifest's JSON (chunk tables as base64): its byte length, and its bytes piece by piece. */
+function manifestJson(m: Manifest): { readonly length: number; pieces(): Generator<Buffer> } {
   const { entries, ...rest } = m;
   const outer = JSON.stringify({ ...rest, entries: [] });
   const open = outer.slice(0, -2); // `…,"entries":[`; entries is the last key
@@ -132,14 +148,28 @@ function manifestJson(m: Manifest): Buffer {
   parts.push(']}');
   let length = 0;
   for (const p of parts) length += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : 4 * Math.ceil(p.length / 3);
-  const out = Buffer.allocUnsafeSlow(length);
-  let at = 0;
-  for (const p of parts) {
-    if (typeof p === 'string') at += out.write(p, at, 'utf8');
-    else for (let from = 0; from < p.length; from += BASE64_SLICE) at += out.write(p.subarray(from, from + BASE64_SLICE).toString('base64'), at, 'latin1');
-  }
-  if (at !== length) throw new Error(`internal error: manifest JSON is ${at} bytes, expected ${length}`);
-  return out;
+  return {
+    length,
+    /** Each piece is valid only until the next is asked for (the base64 ones share a buffer). */
+    *pieces() {
+      let made = 0;
+      const base64 = Buffer.allocUnsafe(4 * (BASE64_SLICE / 3));
+      for (const p of parts) {
+        if (typeof p === 'string') {
+          const piece = Buffer.from(p, 'utf8');
+          made += piece.length;
+          yield piece;
+        } else {
+          for (let from = 0; from < p.length; from += BASE64_SLICE) {
+            const n = base64.write(p.subarray(from, from + BASE64_SLICE).toString('base64'), 'latin1');
+            made += n;
+            yield base64.subarray(0, n);
+          }
+        }
+      }
+      if (made !== length) throw new Error(`internal error: manifest JSON is ${made} bytes, expected ${length}`);
+    },
+  };
 }
 
 export function decodeManifest(backupId: string, bytes: Buffer, metaKey: Buffer | undefined): Manifest {
