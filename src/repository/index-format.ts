@@ -1,11 +1,9 @@
 // Index files (docs/FORMAT.md §5): which chunks each pack holds, so a reader finds any chunk
 // without opening packs. One file per backup run (or per prune), never rewritten in place.
-import { Compressor } from 'zstd-napi';
-import { seal } from '../crypto/aead.js';
 import { AgentvaultError } from '../errors.js';
 import { ByteReader, ByteWriter, readHeader, writeHeader } from './binary.js';
-import { readPackContents, readPackContentsTable, writePackContents, writePackContentsTable, type PackContents, type PackEntryTable } from './pack-format.js';
-import { openSealedZstd } from './sealed.js';
+import { packContentsLength, readPackContents, readPackContentsTable, writePackContents, writePackContentsTable, type PackContents, type PackEntryTable } from './pack-format.js';
+import { openSealedZstd, sealZstd } from './sealed.js';
 
 export const INDEX_VERSION = 1;
 const INDEX_MAGIC = 'AVIX';
@@ -40,7 +38,10 @@ function aad(indexId: string): Buffer {
 
 /** Packs listed with entry objects or with their entries as stored: the file is the same. */
 export function encodeIndexFile(indexId: string, file: { readonly supersedes: readonly string[]; readonly packs: ReadonlyArray<IndexedPack | IndexedPackTable> }, metaKey: Buffer | undefined): Buffer {
-  const w = new ByteWriter(1 << 16);
+  // Sized exactly: a grown buffer left each doubling behind (an index file is ~2 MB per 32 packs).
+  let length = 4 + 16 * file.supersedes.length + 4;
+  for (const pack of file.packs) length += 16 + 8 + packContentsLength(pack.keys.length, 'table' in pack ? pack.table.count : pack.entries.length);
+  const w = new ByteWriter(length);
   w.u32(file.supersedes.length);
   for (const id of file.supersedes) w.bytes(Buffer.from(id, 'hex'));
   w.u32(file.packs.length);
@@ -49,14 +50,11 @@ export function encodeIndexFile(indexId: string, file: { readonly supersedes: re
     if ('table' in pack) writePackContentsTable(w, pack.keys, pack.table);
     else writePackContents(w, pack);
   }
-  const compressor = new Compressor();
-  // zstd's content checksum: unencrypted files have no other integrity check.
-  compressor.setParameters({ compressionLevel: 3, checksumFlag: true });
-  const compressed = compressor.compress(w.finish());
-  const body = metaKey ? seal(metaKey, compressed, aad(indexId)) : compressed;
+  const plain = w.finish();
+  if (plain.length !== length) throw new Error(`internal error: index file is ${plain.length} bytes, expected ${length}`);
   const header = new ByteWriter(8);
   writeHeader(header, INDEX_MAGIC, INDEX_VERSION, metaKey ? 1 : 0);
-  return Buffer.concat([header.finish(), body]);
+  return sealZstd(header.finish(), [plain], plain.length, metaKey, aad(indexId));
 }
 
 export function decodeIndexFile(indexId: string, bytes: Buffer, metaKey: Buffer | undefined): IndexFile {

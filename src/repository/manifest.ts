@@ -1,11 +1,11 @@
 // Manifests (docs/FORMAT.md §6): the record of one backup. Written last; a backup without a
 // manifest does not exist.
 import { Decompressor } from 'zstd-napi';
-import { AuthenticationError, NONCE_LENGTH, open, sealInto, TAG_LENGTH } from '../crypto/aead.js';
-import { zstd } from '../codecs/zstd-binding.js';
+import { AuthenticationError, open } from '../crypto/aead.js';
 import { AgentvaultError } from '../errors.js';
 import { ENTRY_KINDS, type BackupType, type CodecName, type EntryInfo, type EntryKind, type SourceDescription } from '../types.js';
 import { ByteReader, ByteWriter, readHeader, writeHeader } from './binary.js';
+import { sealZstd } from './sealed.js';
 
 export const MANIFEST_VERSION = 1;
 const MANIFEST_MAGIC = 'AVMF';
@@ -86,51 +86,17 @@ function aad(backupId: string): Buffer {
   return Buffer.concat([Buffer.from('AVMF1'), Buffer.from(backupId, 'utf8')]);
 }
 
-/**
- * A 4 GiB backup's manifest lists ~330,000 chunks (12 MB of table, 16 MB as base64). Its JSON is
- * never held whole: the pieces (the tables base64-encoded a slice at a time) are compressed as
- * they are made, into the one output buffer, and sealed there in place. Holding the JSON, the
- * compressed copy and the sealed copy at once made the end of a large backup its memory peak.
- */
+/** The manifest file: header ‖ zstd JSON, sealed with `metaKey` when given (see sealZstd). */
 export function encodeManifest(m: Manifest, metaKey: Buffer | undefined): Buffer {
   const json = manifestJson(m);
-  const cctx = new zstd.CCtx();
-  cctx.setParameter(zstd.CParameter.compressionLevel, 3);
-  // zstd's content checksum: unencrypted files have no other integrity check.
-  cctx.setParameter(zstd.CParameter.checksumFlag, 1);
-  // The content size goes in the frame header, as a one-shot compression would put it.
-  cctx.setPledgedSrcSize(json.length);
   const header = new ByteWriter(8);
   writeHeader(header, MANIFEST_MAGIC, MANIFEST_VERSION, metaKey ? 1 : 0);
-  const head = header.finish();
-  const bodyAt = head.length + (metaKey ? NONCE_LENGTH : 0);
-  // Room for the worst case; only the pages written are ever touched.
-  const out = Buffer.allocUnsafeSlow(bodyAt + zstd.compressBound(json.length) + (metaKey ? TAG_LENGTH : 0));
-  head.copy(out);
-  let at = bodyAt;
-  for (const piece of json.pieces()) {
-    for (let from = 0; from < piece.length; ) {
-      const [, written, consumed] = cctx.compressStream2(out.subarray(at), piece.subarray(from), zstd.EndDirective.continue);
-      at += written;
-      from += consumed;
-    }
-  }
-  for (;;) {
-    const [left, written] = cctx.compressStream2(out.subarray(at), EMPTY, zstd.EndDirective.end);
-    at += written;
-    if (left === 0) break;
-  }
-  if (!metaKey) return out.subarray(0, at);
-  const sealed = out.subarray(head.length, at + TAG_LENGTH);
-  sealInto(metaKey, sealed.subarray(NONCE_LENGTH, sealed.length - TAG_LENGTH), aad(m.id), sealed);
-  return out.subarray(0, at + TAG_LENGTH);
+  return sealZstd(header.finish(), json.pieces(), json.length, metaKey, aad(m.id));
 }
 
-const EMPTY = Buffer.alloc(0);
-
 /**
- * Base64 is made in slices of this many table bytes (a multiple of 3: the pieces join up), small
- * enough that each slice's string dies young instead of piling up in the old generation.
+ * The JSON's chunk tables are base64-encoded this many table bytes at a time (a multiple of 3: the
+ * pieces join up), small enough that each slice's string dies young.
  */
 const BASE64_SLICE = 3 << 14;
 

@@ -43,6 +43,11 @@ export function writePackContentsTable(w: ByteWriter, keys: readonly Buffer[], t
   w.bytes(table.bytes);
 }
 
+/** Bytes writePackContents / writePackContentsTable write for a pack of `keys` keys and `count` entries. */
+export function packContentsLength(keys: number, count: number): number {
+  return 2 + keys * WRAPPED_KEY_LENGTH + 4 + count * ENTRY_LENGTH;
+}
+
 function writeKeys(w: ByteWriter, keys: readonly Buffer[]): void {
   w.u16(keys.length);
   for (const key of keys) {
