@@ -25,6 +25,29 @@ test('backup create --file prints the id; restore gives the same bytes', async (
   assert.deepEqual(fs.readFileSync(out), fs.readFileSync(file));
 });
 
+test('backup restore --sparse leaves the zero blocks of a mostly-zero image as holes; --sparse without --target is refused', async (t) => {
+  const home = tempDir(t);
+  const repo = path.join(home, 'repo');
+  const file = path.join(home, 'heap.bin');
+  // A canister heap's shape: a little data among long zero runs, ending in zeros.
+  const data = Buffer.concat([seededBytes(100_000, 1), Buffer.alloc(3 << 20), seededBytes(50_000, 2), Buffer.alloc(2 << 20)]);
+  fs.writeFileSync(file, data);
+  const created = await runCli(['backup', 'create', '--file', file, '--destination', repo], { home, env: PASSWORD });
+  assert.equal(created.code, 0, created.stderr);
+  const id = created.stdout.trim();
+
+  const out = path.join(home, 'restored.bin');
+  const restored = await runCli(['backup', 'restore', id, '--target', out, '--sparse', '--destination', repo], { home, env: PASSWORD });
+  assert.equal(restored.code, 0, restored.stderr);
+  assert.ok(fs.readFileSync(out).equals(data));
+  assert.ok(fs.statSync(out).blocks * 512 < 1 << 20, `${fs.statSync(out).blocks * 512} bytes allocated for ${data.length}`);
+
+  const refused = await runCli(['backup', 'restore', id, '--stdout', '--sparse', '--destination', repo], { home, env: PASSWORD });
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /--sparse makes sparse files: give --target/);
+  assert.equal(refused.stdout, '');
+});
+
 test('backup create --json reports id, type, parent and sizes; a second run is incremental and stores nothing new', async (t) => {
   const home = tempDir(t);
   const file = path.join(home, 'data.bin');

@@ -64,6 +64,34 @@ test('with workers, a file restore is written in place by the workers, byte-iden
   assert.ok(fs.readFileSync(path.join(dir, 'records.bin')).equals(data));
 });
 
+test('sparse: whole zero blocks become holes, in place and on the record path; the content and the length are the same', async (t) => {
+  const { dir, repository } = await setup(t);
+  // Zero runs at the start, inside, and at the very end, up to a block boundary: nothing is
+  // written there, so only the sink's final truncate gives the file its length.
+  const head = image();
+  const data = Buffer.concat([head, Buffer.alloc((1 << 20) + 4096 - (head.length % 4096))]);
+  const { manifest } = await backup({ repository, source: bufferSource(data, 'heap'), workers: 2 });
+  const zeroBytes = 300_000 + 200_000 + (1 << 20) + (1 << 20);
+  const allocated = (file: string) => fs.statSync(file).blocks * 512;
+
+  const dense = path.join(dir, 'dense.bin');
+  await restore({ repository, manifest, sink: new FileSink(dense), workers: 2 });
+  assert.ok(allocated(dense) >= data.length, 'not sparse unless asked');
+
+  for (const positional of [true, false]) {
+    const target = path.join(dir, `sparse-${positional}.bin`);
+    const sink = counting(new FileSink(target, { sparse: true }));
+    await restore({ repository, manifest, sink, workers: 2, positional });
+    assert.equal(positional ? sink.written : sink.plaintext, data.length, positional ? 'written in place' : 'through the sink');
+    assert.equal(fs.statSync(target).size, data.length);
+    assert.ok(fs.readFileSync(target).equals(data), 'restored bytes differ');
+    // Holes only for whole 4 KiB blocks: in place, each zero run loses at most a block at either
+    // end; through the sink, chunk by chunk, also a block where a chunk boundary splits one.
+    const slack = positional ? 4 * 2 * 4096 : zeroBytes / 8;
+    assert.ok(allocated(target) <= data.length - zeroBytes + slack, `positional ${positional}: ${allocated(target)} bytes allocated for ${data.length - zeroBytes} non-zero`);
+  }
+});
+
 test('a directory restore in place: several files, an empty one, a symlink, modes', async (t) => {
   const { dir, repository } = await setup(t);
   const project = path.join(dir, 'project');

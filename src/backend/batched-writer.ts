@@ -2,6 +2,7 @@
 // spend its time in syscalls. Writes are positional (from offset 0), so a range someone else
 // wrote into the file can be stepped over with skip().
 import type { FileHandle } from 'node:fs/promises';
+import { zeroBlockRuns } from './zero-blocks.js';
 
 const DEFAULT_BATCH_BYTES = 4 << 20;
 
@@ -26,6 +27,14 @@ export class BatchedWriter {
     if (this.#batchBytes >= this.batchBytes) await this.flush();
   }
 
+  /** As write, leaving whole file blocks of zeros unwritten (holes: see zero-blocks.ts). */
+  async writeSparse(bytes: Uint8Array): Promise<void> {
+    for (const run of zeroBlockRuns(bytes, bytes.byteLength, this.size)) {
+      if (run.hole) await this.skip(run.end - run.start);
+      else await this.write(bytes.subarray(run.start, run.end));
+    }
+  }
+
   async flush(): Promise<void> {
     let pending = this.#batch;
     let position = this.#written;
@@ -39,7 +48,7 @@ export class BatchedWriter {
     }
   }
 
-  /** Steps over `bytes` that are already in the file (written there by someone else). */
+  /** Steps over `bytes` that are already in the file (written there by someone else), or are to be a hole. */
   async skip(bytes: number): Promise<void> {
     if (this.#batchBytes > 0) await this.flush();
     this.#written += bytes;

@@ -21,6 +21,9 @@ export class VerifySink extends Writable implements PositionalTarget {
     return this.#bytes;
   }
 
+  /** Nothing is written, so nothing is sparse. */
+  readonly sparse = false;
+
   entryPath(): Promise<string> {
     return Promise.resolve(NO_TARGET);
   }

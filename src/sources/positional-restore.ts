@@ -182,6 +182,7 @@ export class PositionalRestoreSource {
       keys: range.keys,
       target: path,
       position: range.offset,
+      sparse: this.options.target.sparse,
     };
     // The worker answers a write task with a WriteResult. Nothing is transferred: the tables are
     // small, and this side keeps them for the fallback.

@@ -40,6 +40,8 @@ export interface WriteTask extends ChunkTables<Float64Array> {
   /** The file the range goes to (it exists: the sink created it; NO_TARGET: verified, written nowhere) and the range's offset in it. */
   readonly target: string;
   readonly position: number;
+  /** Leave whole file blocks of zeros unwritten (the sink makes sparse files). */
+  readonly sparse: boolean;
 }
 
 export type RestoreTask = OpenTask | WriteTask;

@@ -13,6 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CodecSet, codecByte, codecFromByte } from '../codecs/index.js';
 import { createChunkIdHasher } from '../crypto/chunk-id.js';
 import { xxh64 } from '../crypto/checksum.js';
+import { zeroBlockRuns } from '../backend/zero-blocks.js';
 import { NO_TARGET, REF_FIELDS, type OpenResult, type OpenTask, type RestoreTask, type RestoreWorkerConfig, type WriteResult, type WriteTask } from './restore-protocol.js';
 
 const config = workerData as RestoreWorkerConfig;
@@ -181,8 +182,11 @@ function write(task: WriteTask): WriteResult {
   // which the sink may close on failure while a task is still running).
   const out = fs.openSync(task.target, 'r+');
   try {
-    let done = 0;
-    while (done < total) done += fs.writeSync(out, plain, done, total - done, task.position + done);
+    const runs = task.sparse ? zeroBlockRuns(plain, total, task.position) : [{ start: 0, end: total, hole: false }];
+    for (const { start, end, hole } of runs) {
+      if (hole) continue;
+      for (let done = start; done < end; ) done += fs.writeSync(out, plain, done, end - done, task.position + done);
+    }
   } finally {
     fs.closeSync(out);
   }

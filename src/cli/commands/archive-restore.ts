@@ -12,6 +12,7 @@ import { AgentvaultError, UsageError } from '../../errors.js';
 import { unlockKeys } from '../../repository/keys.js';
 import { restore } from '../../restore.js';
 import { checkTarget, DirectorySink, FileSink } from '../../sinks/files.js';
+import { fileTargetOptions } from './backup-restore.js';
 import { ByteStreamSink } from '../../sinks/stream.js';
 import { ArweaveArchive } from '../../sources/arweave.js';
 import type { CommandContext } from '../context.js';
@@ -64,7 +65,7 @@ export async function restoreFromArweave(ctx: CommandContext, tx: string): Promi
         await restore({ repository, manifest, sink: new Writable({ objectMode: true, write: (_r, _e, cb) => cb() }), signal });
         ctx.info(`verified every chunk of backup ${manifest.id}`);
       }
-      const sink = toStdout ? new ByteStreamSink(process.stdout) : single ? new FileSink(target!, { force }) : new DirectorySink(target!, { force });
+      const sink = toStdout ? new ByteStreamSink(process.stdout) : single ? new FileSink(target!, fileTargetOptions(ctx)) : new DirectorySink(target!, fileTargetOptions(ctx));
       const progress = new ProgressDisplay('restore', process.stderr, ctx.showProgress);
       await restore({ repository, manifest, sink, signal, onProgress: progress.update }).finally(() => progress.done());
       const summary = { backup: manifest.id, transaction: tx, target: target ?? '-', logicalSize: manifest.stats.logicalSize, entries: manifest.entries.length, downloadedBytes };

@@ -3,7 +3,7 @@ import { AgentvaultError, UsageError } from '../../errors.js';
 import type { ChunkIndex } from '../../repository/chunk-index.js';
 import { chunkRefs, type ManifestEntry } from '../../repository/manifest.js';
 import { restore } from '../../restore.js';
-import { checkTarget, DirectorySink, FileSink } from '../../sinks/files.js';
+import { checkTarget, DirectorySink, FileSink, type FileTargetOptions } from '../../sinks/files.js';
 import { ByteStreamSink } from '../../sinks/stream.js';
 import { VerifySink } from '../../sinks/verify.js';
 import type { CommandContext } from '../context.js';
@@ -25,6 +25,7 @@ export function registerBackupRestore(group: CommandGroup): void {
     .option('--verify', 'Read and verify every chunk before writing anything')
     .option('--dry-run', 'Show what would be restored; write nothing')
     .option('--force', 'Replace an existing target')
+    .option('--sparse', 'Leave whole 4 KiB blocks of zeros as holes in restored files (sparse files)')
     .option('--canister <id>', 'Canister backups: restore into this canister (default: the one backed up; another one needs --force)')
     .option('--to-snapshot-dir <dir>', 'Canister backups: write a dfx/icp snapshot directory instead')
     .option('--source <name>', 'With latest: the newest backup of this source');
@@ -37,6 +38,7 @@ async function backupRestore(ctx: CommandContext, ref?: string): Promise<void> {
   const toStdout = opts.bool('stdout') === true;
   const dryRun = opts.bool('dry-run') === true;
   if (target !== undefined && toStdout) throw new UsageError('give --target or --stdout, not both');
+  if (opts.bool('sparse') && target === undefined && !dryRun) throw new UsageError('--sparse makes sparse files: give --target');
   const arweaveTx = opts.string('arweave');
   if (arweaveTx !== undefined) {
     if (ref !== undefined) throw new UsageError('--arweave restores the archive with that transaction id; do not give a backup id');
@@ -95,12 +97,17 @@ async function backupRestore(ctx: CommandContext, ref?: string): Promise<void> {
     ctx.info(`verified every chunk of backup ${id}`);
   }
 
-  const sink = toStdout ? new ByteStreamSink(process.stdout) : single ? new FileSink(target!, { force: opts.bool('force') === true }) : new DirectorySink(target!, { force: opts.bool('force') === true });
+  const sink = toStdout ? new ByteStreamSink(process.stdout) : single ? new FileSink(target!, fileTargetOptions(ctx)) : new DirectorySink(target!, fileTargetOptions(ctx));
   const progress = new ProgressDisplay('restore', process.stderr, ctx.showProgress);
   await withInterrupt((signal) => restore({ repository, manifest, sink, signal, onProgress: progress.update })).finally(() => progress.done());
   const summary = { backup: id, target: target ?? '-', logicalSize: manifest.stats.logicalSize, entries: manifest.entries.length };
   if (ctx.json && !toStdout) ctx.outJson(summary);
   else ctx.info(`restored backup ${id} (${formatBytes(manifest.stats.logicalSize)}) to ${target ?? 'stdout'}`);
+}
+
+/** --force and --sparse, for the file and directory sinks. */
+export function fileTargetOptions(ctx: CommandContext): FileTargetOptions {
+  return { force: ctx.opts.bool('force') === true, sparse: ctx.opts.bool('sparse') === true };
 }
 
 function countMissing(entry: ManifestEntry, index: ChunkIndex): number {
@@ -115,7 +122,6 @@ async function restoreFromStdin(ctx: CommandContext, target: string | undefined,
   if (target !== undefined) await checkTarget(target, ctx.opts.bool('force'));
   let credentials = await ctx.credentials();
   if (credentials.wantsPrompt) credentials = { ...credentials, password: await askPassword(false) };
-  const force = ctx.opts.bool('force') === true;
   const progress = new ProgressDisplay('restore', process.stderr, ctx.showProgress);
   const reader = await withInterrupt((signal) =>
     restoreBackupStream({
@@ -128,7 +134,7 @@ async function restoreFromStdin(ctx: CommandContext, target: string | undefined,
         const tree = r.info.source.kind === 'project';
         if (toStdout && tree) throw new UsageError(`the stream holds a ${r.info.source.kind} backup with several entries; restore it with --target <directory>`);
         if (toStdout) return new ByteStreamSink(process.stdout);
-        return tree ? new DirectorySink(target!, { force }) : new FileSink(target!, { force });
+        return tree ? new DirectorySink(target!, fileTargetOptions(ctx)) : new FileSink(target!, fileTargetOptions(ctx));
       },
     }),
   ).finally(() => progress.done());
