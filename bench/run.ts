@@ -5,7 +5,7 @@
  * a fresh repository; the table shows the median time (and the highest peak RSS) of the rounds.
  * Prints one Markdown table and writes the results to .bench/results-<timestamp>.json.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MiB, mutatePages, writeCanisterImage } from './data.js';
 import { dirSize, fixed, machine, markdownTable, type Measured, mib, parseArgs, positiveInt, rssMiB, Runner, sha256File, syncDisks } from './measure.js';
@@ -75,6 +75,7 @@ function medianRound(rounds: Measured[]): Measured {
 }
 
 const fulls = new Map<ToolName, Measured[]>();
+const sparseRestores: Array<Measured & { allocated: number }> = [];
 const restores = new Map<ToolName, Measured[]>();
 for (let round = 1; round <= repeat; round++) {
   for (const tool of tools) {
@@ -94,6 +95,18 @@ for (let round = 1; round <= repeat; round++) {
     const sha256 = await sha256File(restored.file);
     if (sha256 !== original) throw new Error(`${tool.name}: RESTORED FILE DIFFERS from the original (sha256 ${sha256} != ${original})`);
     await rm(into, { recursive: true });
+    if (tool.restoreSparse) {
+      // Not in the table (the peers restore dense files here): reported on a line of its own.
+      await mkdir(into);
+      syncDisks();
+      console.log(`${tool.name}: restore --sparse (round ${round}/${repeat})…`);
+      const sparse = await tool.restoreSparse(repo, image, into);
+      const sparseSha = await sha256File(sparse.file);
+      if (sparseSha !== original) throw new Error(`${tool.name}: SPARSE RESTORED FILE DIFFERS from the original (sha256 ${sparseSha} != ${original})`);
+      const allocated = (await stat(sparse.file)).blocks * 512;
+      await rm(into, { recursive: true });
+      sparseRestores.push({ ...sparse, allocated });
+    }
     fulls.set(tool.name, [...(fulls.get(tool.name) ?? []), full]);
     restores.set(tool.name, [...(restores.get(tool.name) ?? []), restored]);
     results.set(tool.name, {
@@ -146,6 +159,15 @@ console.log(`\n${when.toISOString()} — ${host.cores} cores (${host.cpu}), ${ho
 console.log(done.map((r) => `${r.tool}: ${r.version}`).join('; '));
 console.log(`${sizeMiB} MiB image; backup and restore: median of ${repeat} round(s), highest RSS; incremental after ${mutation.pages} changed 4 KiB pages (${mib(mutation.bytes)} MiB), once\n`);
 console.log(table);
+let sparseLine: string | undefined;
+if (sparseRestores.length > 0 && av) {
+  const median = medianRound(sparseRestores) as Measured & { allocated: number };
+  const peers = done.filter((r) => r.tool !== 'agentvault').map((r) => `${r.tool} ${ratio(sizeMiB / median.seconds, r.restore.mbPerSecond)}`);
+  sparseLine =
+    `agentvault restore --sparse: ${fixed(median.seconds, 2)} s (${fixed(sizeMiB / median.seconds, 0)} MB/s; rounds ${sparseRestores.map((m) => fixed(m.seconds, 2)).join(' / ')}), ` +
+    `${mib(median.allocated)} MiB on disk for ${sizeMiB} MiB; ÷ the dense restores above: agentvault ${ratio(sizeMiB / median.seconds, av.restore.mbPerSecond)}${peers.length ? `, ${peers.join(', ')}` : ''}`;
+  console.log(`\n${sparseLine}`);
+}
 
 const stamp = when.toISOString().replace(/[:.]/g, '-');
 const output = path.join(BENCH_DIR, `results-${stamp}.json`);
@@ -157,6 +179,7 @@ const json = {
   mutation: { ...mutation, fraction: MUTATED_FRACTION, seed: MUTATION_SEED },
   results: done,
   table,
+  sparseRestore: sparseRestores.length > 0 ? { rounds: sparseRestores, line: sparseLine } : undefined,
 };
 await writeFile(output, `${JSON.stringify(json, null, 2)}\n`);
 console.log(`\nresults: ${path.relative(process.cwd(), output)}`);

@@ -19,6 +19,8 @@ export interface BackupTool {
   backup(repo: string, image: string): Promise<Measured>;
   /** Restores the newest backup into the empty directory `into`; `file` is where the image landed. */
   restore(repo: string, image: string, into: string): Promise<Measured & { file: string }>;
+  /** As restore, making a sparse file (zero blocks left as holes), for tools that offer it. */
+  restoreSparse?(repo: string, image: string, into: string): Promise<Measured & { file: string }>;
 }
 
 const PASSWORD = 'bench-password';
@@ -71,6 +73,11 @@ export function agentvault(runner: Runner, options: { chunker?: ChunkerSizes } =
       if (!tool.lastBackup) throw new Error('agentvault: nothing backed up yet');
       const file = path.join(into, path.basename(image));
       return { ...(await av(['restore', tool.lastBackup.id, '--target', file, '--destination', repo, '--quiet'])), file };
+    },
+    async restoreSparse(repo, image, into) {
+      if (!tool.lastBackup) throw new Error('agentvault: nothing backed up yet');
+      const file = path.join(into, path.basename(image));
+      return { ...(await av(['restore', tool.lastBackup.id, '--target', file, '--destination', repo, '--quiet', '--sparse'])), file };
     },
   };
   return tool;
