@@ -160,6 +160,17 @@ describe('canister backups through the CLI', { concurrency: 3 }, () => {
     assert.equal(metadata.wasm_memory_size, 2 * MIB);
     assert.deepEqual(metadata.certified_data, [...Buffer.from('certified')]);
 
+    // --sparse: the same bytes, the heap's zero pages left as holes.
+    const sparseDir = path.join(s.home, 'sparse-snapshot');
+    const sparse = await s.cli(['backup', 'restore', canisterBackup.id as string, '--to-snapshot-dir', sparseDir, '--sparse', '--destination', s.repo]);
+    assert.equal(sparse.code, 0, sparse.stderr);
+    const heapFile = path.join(sparseDir, 'wasm_memory.bin');
+    assert.deepEqual(fs.readFileSync(heapFile), canister.heap);
+    let zeroBlocks = 0;
+    for (let at = 0; at < canister.heap.length; at += 4096) if (canister.heap.subarray(at, at + 4096).every((b) => b === 0)) zeroBlocks++;
+    assert.ok(zeroBlocks > 0, 'the canister-like heap has zero pages');
+    assert.ok(fs.statSync(heapFile).blocks * 512 <= canister.heap.length - zeroBlocks * 4096 + 64 * 1024, `${fs.statSync(heapFile).blocks * 512} bytes allocated, ${zeroBlocks} zero blocks of ${canister.heap.length / 4096}`);
+
     const again = json(await s.cli(['backup', 'create', '--from-snapshot-dir', dir, '--type', 'incremental', '--destination', s.repo, '--json']));
     assert.equal((again.source as { kind: string }).kind, 'snapshot-dir');
     assert.equal(again.logicalSize, canisterBackup.logicalSize);

@@ -14,6 +14,7 @@ import { connectToIc } from '../ic-options.js';
 import { withInterrupt } from '../interrupt.js';
 import { ProgressDisplay } from '../progress-display.js';
 import { VerifySink } from '../../sinks/verify.js';
+import { fileTargetOptions } from './backup-restore.js';
 
 export function isCanisterBackup(m: Manifest): boolean {
   return m.source.kind === 'canister' || (m.source.kind === 'snapshot-dir' && m.entries[0]?.name === SNAPSHOT_ENTRY_NAMES.metadata);
@@ -34,7 +35,7 @@ export async function restoreCanisterBackup(ctx: CommandContext, repository: Rep
       ctx.out(`would write the snapshot directory of backup ${manifest.id} to ${to.snapshotDir} (${manifest.entries.length} files, ${formatBytes(manifest.stats.logicalSize)})`);
       return;
     }
-    await run(ctx, 'restore', (signal, onProgress) => restore({ repository, manifest, sink: new DirectorySink(to.snapshotDir!, { force }), signal, onProgress }));
+    await run(ctx, 'restore', (signal, onProgress) => restore({ repository, manifest, sink: new DirectorySink(to.snapshotDir!, fileTargetOptions(ctx)), signal, onProgress }));
     ctx.info(`wrote snapshot directory ${to.snapshotDir} from backup ${manifest.id}`);
     return;
   }

@@ -25,7 +25,7 @@ export function registerBackupRestore(group: CommandGroup): void {
     .option('--verify', 'Read and verify every chunk before writing anything')
     .option('--dry-run', 'Show what would be restored; write nothing')
     .option('--force', 'Replace an existing target')
-    .option('--sparse', 'Leave whole 4 KiB blocks of zeros as holes in restored files (sparse files)')
+    .option('--sparse', 'Leave whole 4 KiB blocks of zeros as holes in restored files (--target, --to-snapshot-dir)')
     .option('--canister <id>', 'Canister backups: restore into this canister (default: the one backed up; another one needs --force)')
     .option('--to-snapshot-dir <dir>', 'Canister backups: write a dfx/icp snapshot directory instead')
     .option('--source <name>', 'With latest: the newest backup of this source');
@@ -38,7 +38,9 @@ async function backupRestore(ctx: CommandContext, ref?: string): Promise<void> {
   const toStdout = opts.bool('stdout') === true;
   const dryRun = opts.bool('dry-run') === true;
   if (target !== undefined && toStdout) throw new UsageError('give --target or --stdout, not both');
-  if (opts.bool('sparse') && target === undefined && !dryRun) throw new UsageError('--sparse makes sparse files: give --target');
+  if (opts.bool('sparse') && target === undefined && opts.string('to-snapshot-dir') === undefined && !dryRun) {
+    throw new UsageError('--sparse makes sparse files: give --target (or --to-snapshot-dir)');
+  }
   const arweaveTx = opts.string('arweave');
   if (arweaveTx !== undefined) {
     if (ref !== undefined) throw new UsageError('--arweave restores the archive with that transaction id; do not give a backup id');
