@@ -8,7 +8,7 @@ import { READ_PIECE_BYTES, type RecordsOptions } from './source.js';
 
 /** A file source's records as a stream, reading ahead by the right number of pieces. */
 export function fileRecords(records: AsyncGenerator<SourceRecord>, options: RecordsOptions): Readable {
-  // Lent segments are 4 MiB or more: read one ahead (the stage keeps its own work in flight).
+  // Lent segments are 2 MiB or more: read one ahead (the stage keeps its own work in flight).
   return Readable.from(records, { objectMode: true, highWaterMark: options.allocate ? 1 : 4 });
 }
 
