@@ -4,7 +4,7 @@ import { codecByte, codecFromByte } from '../codecs/index.js';
 import { open, seal, AuthenticationError } from '../crypto/aead.js';
 import { xxh64 } from '../crypto/checksum.js';
 import { AgentvaultError } from '../errors.js';
-import type { PackedChunk, PackRecord } from '../types.js';
+import type { ChunkRecord, PackedChunk, PackRecord } from '../types.js';
 import { randomHexId } from './ids.js';
 import { KeyNumbers } from './key-numbers.js';
 import { ByteReader, ByteWriter } from './binary.js';
@@ -169,6 +169,13 @@ export interface PackItem {
   readonly checksum: bigint;
   /** Its data key wrapped to the repository key; undefined when unencrypted. */
   readonly wrappedKey: Buffer | undefined;
+}
+
+/** A new chunk's record as a pack blob (its checksum computed here if the stage that sealed it did not). */
+export function packItemOf(record: ChunkRecord, wrappedKey: Buffer | undefined): PackItem {
+  const stored = record.data;
+  if (!stored) throw new Error(`internal: new chunk ${record.id?.toString('hex')} reached the packer without its bytes`);
+  return { id: record.id!, stored, plainLength: record.size, codec: record.codec ?? 'none', checksum: record.checksum ?? xxh64(stored), wrappedKey };
 }
 
 /**

@@ -3,9 +3,9 @@
 // §1). If anything fails the manifest is never written, so the backup does not exist; packs and
 // index files that did land are reused by the next run.
 import { Writable } from 'node:stream';
-import { xxh64 } from '../crypto/checksum.js';
 import type { IndexedPackTable } from '../repository/index-format.js';
 import { ChunkTableBuilder, manifestEntry, type BackupStats, type Manifest, type ManifestEntry } from '../repository/manifest.js';
+import { packItemOf } from '../repository/pack-format.js';
 import type { PackWriter } from '../repository/pack-writer.js';
 import type { Repository } from '../repository/repository.js';
 import type { ChunkRecord, EntryInfo, PackedRecord } from '../types.js';
@@ -84,9 +84,7 @@ export class RepositorySink extends Writable {
 
   /** Appends a new chunk to the pack being written; indexes packs as they become durable. */
   async #store(record: ChunkRecord): Promise<void> {
-    const stored = record.data;
-    if (!stored) throw new Error(`internal: new chunk ${record.id!.toString('hex')} reached the repository without its bytes`);
-    await this.#packs.add({ id: record.id!, stored, plainLength: record.size, codec: record.codec ?? 'none', checksum: record.checksum ?? xxh64(stored), wrappedKey: this.options.wrappedKey });
+    await this.#packs.add(packItemOf(record, this.options.wrappedKey));
     // Copied into the pack: whoever produced the bytes may reuse them.
     record.data = null;
     record.release?.();

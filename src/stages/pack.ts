@@ -2,8 +2,7 @@
 // millions of files or transactions. Chunk records pass on as references (bytes released,
 // checksum set); each full pack is emitted as a PackRecord for the sinks to store.
 import { Transform, type TransformCallback } from 'node:stream';
-import { xxh64 } from '../crypto/checksum.js';
-import { assemblePack, PACK_HEADER_LENGTH, type PackItem } from '../repository/pack-format.js';
+import { assemblePack, PACK_HEADER_LENGTH, packItemOf, type PackItem } from '../repository/pack-format.js';
 import type { ChunkRecord, PackedRecord, PipelineRecord } from '../types.js';
 import { STAGE_HIGH_WATER_MARK } from './record-transform.js';
 
@@ -37,11 +36,10 @@ export class PackStage extends Transform {
   }
 
   #add(record: ChunkRecord): void {
-    const stored = record.data!;
-    const checksum = record.checksum ?? xxh64(stored);
-    this.#items.push({ id: record.id!, stored, plainLength: record.size, codec: record.codec ?? 'none', checksum, wrappedKey: this.options.wrappedKey });
-    this.#size += stored.byteLength;
-    record.checksum = checksum;
+    const item = packItemOf(record, this.options.wrappedKey);
+    this.#items.push(item);
+    this.#size += item.stored.byteLength;
+    record.checksum = item.checksum;
     record.data = null;
   }
 
