@@ -226,7 +226,7 @@ export class PackLayout {
   }
 
   trailer(): Buffer {
-    const w = new ByteWriter(64 + this.keys.length * WRAPPED_KEY_LENGTH + this.#count * ENTRY_LENGTH);
+    const w = new ByteWriter(packContentsLength(this.keys.length, this.#count));
     writePackContentsTable(w, this.keys, this.table);
     return sealTrailer(this.packId, w.finish(), this.metaKey);
   }
