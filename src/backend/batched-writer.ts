@@ -1,7 +1,9 @@
 // Gathers small buffers into large writev() calls: restoring 8 KiB chunks one write each would
 // spend its time in syscalls. Writes are positional (from offset 0), so a range someone else
-// wrote into the file can be stepped over with skip().
+// wrote into the file can be stepped over with skip(). Given a DirectWriter, a batch that is one
+// page-aligned buffer (a pack writer's) goes around the page cache (direct-io.ts).
 import type { FileHandle } from 'node:fs/promises';
+import type { DirectWriter } from './direct-io.js';
 import { zeroBlockRuns } from './zero-blocks.js';
 
 const DEFAULT_BATCH_BYTES = 4 << 20;
@@ -14,6 +16,7 @@ export class BatchedWriter {
   constructor(
     readonly handle: FileHandle,
     readonly batchBytes = DEFAULT_BATCH_BYTES,
+    readonly direct?: DirectWriter,
   ) {}
 
   /** Bytes accepted so far (flushed or not). */
@@ -41,6 +44,11 @@ export class BatchedWriter {
     this.#written += this.#batchBytes;
     this.#batch = [];
     this.#batchBytes = 0;
+    if (this.direct && pending.length === 1) {
+      const written = await this.direct.writePrefix(pending[0]!, position);
+      pending = dropWritten(pending, written);
+      position += written;
+    }
     while (pending.length > 0) {
       const { bytesWritten } = await this.handle.writev(pending as NodeJS.ArrayBufferView[], position);
       pending = dropWritten(pending, bytesWritten);

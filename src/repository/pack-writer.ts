@@ -7,6 +7,7 @@
 // ~40 ms per pack, nearly all fsync, with the whole pipeline held still (~1 s per GiB), and the
 // stored bytes of a pack and a half alive at any time.
 import type { PendingFile, WritableStore } from '../backend/backend.js';
+import { alignedBuffer } from '../backend/direct-io.js';
 import type { IndexedPackTable } from './index-format.js';
 import { PackLayout, type PackItem } from './pack-format.js';
 
@@ -109,7 +110,8 @@ export class PackWriter {
   async #takeBuffer(): Promise<Buffer> {
     if (this.#free.length === 0 && (this.#buffers < BUFFERS || this.#writes.length === 0)) {
       this.#buffers++;
-      return Buffer.allocUnsafeSlow(this.options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
+      // Page-aligned: a local store writes whole buffers of it around the page cache (direct-io.ts).
+      return alignedBuffer(this.options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
     }
     while (this.#free.length === 0) await this.#writes.shift();
     return this.#free.pop()!;
