@@ -58,11 +58,20 @@ interface Chunk {
   readonly id: Buffer;
 }
 
+/** Chunks cut on the main thread; `syncedAt` where they met the worker's candidates; `rest` not yet chunked. */
+interface SequentialChunks {
+  readonly chunks: Chunk[];
+  readonly syncedAt?: number;
+  readonly rest: Region[];
+}
+
 /** A segment's chunk records, resolved once their new chunks are sealed. */
 interface Sealing {
   readonly records: Promise<PipelineRecord[]>;
 }
 
+/** Seam windows tried in turn, in maximum chunk sizes past the seam, before chunking the whole segment here. */
+const SEAM_WINDOWS = [2, 8];
 /** Stored bytes go in batches of about this much plaintext to one worker call. */
 const SEAL_BATCH_BYTES = 1 << 20;
 /** A sealed batch's room: its plaintext, plus nonce and tag per chunk (a larger one gets its own buffer). */
@@ -296,10 +305,16 @@ export class ParallelBackupStage extends Transform {
     let adoptFrom = 0;
     const carryLength = entry.carry.reduce((n, r) => n + r.end - r.start, 0);
     if (carryLength > 0) {
-      // Chunk on from the last true cut, across the seam, until a cut lands on a candidate start.
-      const windowEnd = Math.min(segment.end, segment.start + 8 * this.options.chunker.max);
-      const seam = this.#sequential([...entry.carry, { ...segment, end: windowEnd }], final && windowEnd === segment.end, (cutEnd) => starts.has(cutEnd - carryLength + segment.start));
-      if (seam.syncedAt === undefined) {
+      // Chunk on from the last true cut, across the seam, until a cut lands on a candidate start:
+      // within a chunk or two, except in long runs of zeros (both cut them at the maximum size,
+      // out of step). A short window first: the seam's bytes are copied to be chunked.
+      let seam: SequentialChunks | undefined;
+      for (const maxChunks of SEAM_WINDOWS) {
+        const windowEnd = Math.min(segment.end, segment.start + maxChunks * this.options.chunker.max);
+        seam = this.#sequential([...entry.carry, { ...segment, end: windowEnd }], final && windowEnd === segment.end, (cutEnd) => starts.has(cutEnd - carryLength + segment.start));
+        if (seam.syncedAt !== undefined || windowEnd === segment.end) break;
+      }
+      if (seam?.syncedAt === undefined) {
         // No sync near the seam (rare): chunk the whole segment on this thread (into a joined copy).
         const all = this.#sequential([...entry.carry, segment], final, () => false);
         this.#releaseCarry(entry.carry);
@@ -328,7 +343,7 @@ export class ParallelBackupStage extends Transform {
    * chunks), on this thread. Stops after the first cut whose end `syncAt` accepts; with `final`,
    * chunks to the end. `rest` is what is left unchunked.
    */
-  #sequential(parts: Region[], final: boolean, syncAt: (cutEnd: number) => boolean): { chunks: Chunk[]; syncedAt?: number; rest: Region[] } {
+  #sequential(parts: Region[], final: boolean, syncAt: (cutEnd: number) => boolean): SequentialChunks {
     const total = parts.reduce((n, r) => n + r.end - r.start, 0);
     const joined = new SharedArrayBuffer(total);
     const view = new Uint8Array(joined);
