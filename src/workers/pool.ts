@@ -89,7 +89,7 @@ export class WorkerPool<Req, Res> {
   #done(worker: Worker, msg: { ok: true; result: Res } | { ok: false; error: { message: string; code?: string; name?: string } }): void {
     const tasks = this.#assigned.get(worker)!;
     const task = tasks.shift();
-    if (tasks.length === 0) worker.unref();
+    if (tasks.length === 0 && !this.#closed) worker.unref();
     if (task) {
       if (msg.ok) task.resolve(msg.result);
       else task.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code, name: msg.error.name ?? 'Error' }));
@@ -106,7 +106,14 @@ export class WorkerPool<Req, Res> {
   async close(): Promise<void> {
     this.#closed = true;
     for (const queued of this.#queue.splice(0)) queued.reject(new Error('the worker pool is closed'));
-    await Promise.all(this.#workers.map((w) => w.terminate()));
+    // Referenced until they have exited: a reply arriving meanwhile would otherwise leave no
+    // handle keeping the event loop alive, and the process could end with close() pending.
+    await Promise.all(
+      this.#workers.map((w) => {
+        w.ref();
+        return w.terminate();
+      }),
+    );
   }
 }
 
