@@ -64,8 +64,18 @@ test('a local pending file writes aligned blocks direct and the rest through the
   }
 });
 
-test('an aborted file with direct writes leaves nothing behind', async (t) => {
+test('direct writes are off unless asked for', async (t) => {
   const backend = new LocalBackend(path.join(tempDir(t), 'repo'));
+  await backend.initialize();
+  const file = await backend.create('pack', 'plain');
+  await file.write(alignedBuffer(2 * B));
+  await file.flush();
+  await file.commit();
+  assert.equal(file.directBytes, 0);
+});
+
+test('an aborted file with direct writes leaves nothing behind', async (t) => {
+  const backend = new LocalBackend(path.join(tempDir(t), 'repo'), { directIo: true });
   await backend.initialize();
   const file = await backend.create('pack', 'dropped');
   await file.write(alignedBuffer(2 * B));
@@ -109,7 +119,7 @@ class WatchedStore implements WritableStore {
 
 test('a pack\'s blobs go direct, all but the last partial block (and the trailer, written later)', async (t) => {
   const dir = tempDir(t);
-  const backend = new LocalBackend(path.join(dir, 'repo'));
+  const backend = new LocalBackend(path.join(dir, 'repo'), { directIo: true });
   await backend.initialize();
   const store = new WatchedStore(backend);
   const bufferBytes = 256 << 10;

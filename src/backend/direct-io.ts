@@ -1,7 +1,10 @@
 // Writes that bypass the page cache (O_DIRECT), for files that are synced as soon as they are
-// written (packs). The page cache buys such a file nothing, and filling it is not free: on the
-// 2-core VM the benchmarks run on, the kernel's copy into freshly allocated cache pages took
-// ~0.45 CPU-s per GiB backed up, and its writeback more on the same cores (bench/README.md).
+// written (packs), when a local store is asked for them (LocalBackendOptions.directIo). Filling
+// the page cache is not free: on the 2-core VM the benchmarks run on, the kernel's copy into
+// freshly allocated cache pages took ~0.45 CPU-s per GiB backed up, ~10% of the backup's time,
+// and a backup's packs push other files' pages out. The price: a restore right after the backup
+// reads every pack from the disk instead of memory (the bench's restore: 3.3 s instead of 2.0 s
+// per GiB), which is why it is not the default (bench/README.md).
 //
 // O_DIRECT wants the memory, the file offset and the length aligned to the device's block size.
 // Node cannot align an allocation, but V8 maps every WebAssembly memory on a page boundary, so

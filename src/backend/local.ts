@@ -21,8 +21,8 @@ const DIRECTORIES: Readonly<Record<FileType, string>> = {
 export interface LocalBackendOptions {
   /**
    * Write packs' aligned buffers with O_DIRECT where the filesystem allows it (direct-io.ts).
-   * Default on, unless AGENTVAULT_DIRECT_IO=0: a way out on a filesystem that accepts O_DIRECT
-   * but is slow with it.
+   * Default off (AGENTVAULT_DIRECT_IO=1 turns it on): a backup is faster and leaves the page
+   * cache alone, but a restore soon after must read every pack from the disk (bench/README.md).
    */
   readonly directIo?: boolean;
 }
@@ -30,13 +30,13 @@ export interface LocalBackendOptions {
 export class LocalBackend implements PrunableStore, LocalPathStore {
   readonly location: string;
   readonly #tmp: string;
-  /** Off from the start, or once the filesystem has refused a direct write. */
+  /** Off unless asked for, and from the moment the filesystem refuses a direct write. */
   #directIo: boolean;
 
   constructor(root: string, options: LocalBackendOptions = {}) {
     this.location = path.resolve(root);
     this.#tmp = path.join(this.location, 'tmp');
-    this.#directIo = options.directIo ?? process.env.AGENTVAULT_DIRECT_IO !== '0';
+    this.#directIo = options.directIo ?? process.env.AGENTVAULT_DIRECT_IO === '1';
   }
 
   /** Creates the directory skeleton; the config file is written separately. */

@@ -110,7 +110,7 @@ export class PackWriter {
   async #takeBuffer(): Promise<Buffer> {
     if (this.#free.length === 0 && (this.#buffers < BUFFERS || this.#writes.length === 0)) {
       this.#buffers++;
-      // Page-aligned: a local store writes whole buffers of it around the page cache (direct-io.ts).
+      // Page-aligned, so a local store asked for direct I/O can write it around the page cache (direct-io.ts).
       return alignedBuffer(this.options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
     }
     while (this.#free.length === 0) await this.#writes.shift();
