@@ -12,7 +12,7 @@ import { AgentvaultError, UsageError } from '../../errors.js';
 import { unlockKeys } from '../../repository/keys.js';
 import { restore } from '../../restore.js';
 import { checkTarget, DirectorySink, FileSink } from '../../sinks/files.js';
-import { fileTargetOptions } from './backup-restore.js';
+import { fileTargetOptions } from '../target-options.js';
 import { ByteStreamSink } from '../../sinks/stream.js';
 import { ArweaveArchive } from '../../sources/arweave.js';
 import type { CommandContext } from '../context.js';

@@ -14,7 +14,7 @@ import { connectToIc } from '../ic-options.js';
 import { withInterrupt } from '../interrupt.js';
 import { ProgressDisplay } from '../progress-display.js';
 import { VerifySink } from '../../sinks/verify.js';
-import { fileTargetOptions } from './backup-restore.js';
+import { fileTargetOptions } from '../target-options.js';
 
 export function isCanisterBackup(m: Manifest): boolean {
   return m.source.kind === 'canister' || (m.source.kind === 'snapshot-dir' && m.entries[0]?.name === SNAPSHOT_ENTRY_NAMES.metadata);

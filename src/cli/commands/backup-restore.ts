@@ -3,7 +3,7 @@ import { AgentvaultError, UsageError } from '../../errors.js';
 import type { ChunkIndex } from '../../repository/chunk-index.js';
 import { chunkRefs, type ManifestEntry } from '../../repository/manifest.js';
 import { restore } from '../../restore.js';
-import { checkTarget, DirectorySink, FileSink, type FileTargetOptions } from '../../sinks/files.js';
+import { checkTarget, DirectorySink, FileSink } from '../../sinks/files.js';
 import { ByteStreamSink } from '../../sinks/stream.js';
 import { VerifySink } from '../../sinks/verify.js';
 import type { CommandContext } from '../context.js';
@@ -14,6 +14,7 @@ import { formatBytes } from '../format.js';
 import { withInterrupt } from '../interrupt.js';
 import { ProgressDisplay } from '../progress-display.js';
 import { withIcOptions } from '../ic-options.js';
+import { fileTargetOptions } from '../target-options.js';
 
 export function registerBackupRestore(group: CommandGroup): void {
   const cmd = group
@@ -105,11 +106,6 @@ async function backupRestore(ctx: CommandContext, ref?: string): Promise<void> {
   const summary = { backup: id, target: target ?? '-', logicalSize: manifest.stats.logicalSize, entries: manifest.entries.length };
   if (ctx.json && !toStdout) ctx.outJson(summary);
   else ctx.info(`restored backup ${id} (${formatBytes(manifest.stats.logicalSize)}) to ${target ?? 'stdout'}`);
-}
-
-/** --force and --sparse, for the file and directory sinks. */
-export function fileTargetOptions(ctx: CommandContext): FileTargetOptions {
-  return { force: ctx.opts.bool('force') === true, sparse: ctx.opts.bool('sparse') === true };
 }
 
 function countMissing(entry: ManifestEntry, index: ChunkIndex): number {
