@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { AuthenticationError, NONCE_LENGTH, SEAL_OVERHEAD, TAG_LENGTH, open, seal, sealInto } from '../src/crypto/aead.js';
+import { AuthenticationError, NONCE_LENGTH, SEAL_OVERHEAD, TAG_LENGTH, open, openLarge, seal, sealInto } from '../src/crypto/aead.js';
 import { seededBytes } from './helpers/tmp.js';
 
 const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
@@ -34,12 +34,25 @@ describe('aead', () => {
   });
 
   it('seals in place: the plaintext already in the output body, longer than one cipher slice', () => {
-    const plain = seededBytes(2_500_000, 9); // 1 MiB slices: two whole and a remainder
+    const plain = seededBytes(2_500_000, 9); // 64 KiB slices: 38 whole and a remainder
     const out = Buffer.alloc(plain.length + SEAL_OVERHEAD);
     plain.copy(out, NONCE_LENGTH);
     sealInto(KEY, out.subarray(NONCE_LENGTH, NONCE_LENGTH + plain.length), AAD, out);
     assert.equal(out.indexOf(plain.subarray(0, 4096)), -1, 'the plaintext was overwritten');
     assert.ok(open(KEY, out, AAD).equals(plain));
+  });
+
+  it('openLarge opens what seal sealed, slice by slice, leaves its input alone, and refuses any change', () => {
+    for (const plain of [Buffer.alloc(0), PLAIN, seededBytes(65_536, 4), seededBytes(300_001, 5)]) {
+      const sealed = seal(KEY, plain, AAD);
+      const before = Buffer.from(sealed);
+      assert.ok(openLarge(KEY, sealed, AAD).equals(plain), `${plain.length} bytes`);
+      assert.ok(sealed.equals(before), 'the sealed bytes are unchanged');
+      if (plain.length > 0) assertAuthFails(() => openLarge(KEY, flipBit(sealed, NONCE_LENGTH + plain.length - 1), AAD));
+      assertAuthFails(() => openLarge(KEY, flipBit(sealed, sealed.length - 1), AAD));
+      assertAuthFails(() => openLarge(KEY, sealed, Buffer.from('other')));
+    }
+    assertAuthFails(() => openLarge(KEY, Buffer.alloc(SEAL_OVERHEAD - 1), AAD));
   });
 
   it('lays out nonce (12) ‖ ciphertext ‖ tag (16), with a fresh nonce each time', () => {

@@ -8,38 +8,18 @@
 //
 // O_DIRECT wants the memory, the file offset and the length aligned to the device's block size.
 // Node cannot align an allocation, but V8 maps every WebAssembly memory on a page boundary, so
-// `alignedBuffer` takes its buffers from there and remembers them: only those, at an aligned file
-// offset, go direct. Everything else — the unaligned tail of a file, any other buffer — is written
+// `alignedBuffer` takes its buffers from there (large-buffer.ts), which remembers them: only
+// those, at an aligned file offset, go direct. Everything else — the unaligned tail of a file, any other buffer — is written
 // through the page cache as before, and so is everything on a filesystem that refuses O_DIRECT.
 import { constants as fsConstants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
+import { isAlignedView, pageAlignedBuffer } from '../large-buffer.js';
 
 /** Alignment of memory, offset and length for a direct write (the largest logical block size in use). */
 export const DIRECT_IO_BLOCK = 4096;
 
-const WASM_PAGE = 64 << 10;
-
-// The one WebAssembly global used here (this project's lib settings carry no DOM types).
-declare const WebAssembly: {
-  Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer };
-};
-
-/** Buffers whose memory is known to start on a page boundary. */
-const alignedMemory = new WeakSet<ArrayBufferLike>();
-
-/**
- * A buffer of `bytes` whose memory starts on a page boundary, so it can be written with O_DIRECT;
- * a plain buffer (written through the page cache) if no WebAssembly memory can be had.
- */
-export function alignedBuffer(bytes: number): Buffer {
-  try {
-    const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / WASM_PAGE) });
-    alignedMemory.add(memory.buffer);
-    return Buffer.from(memory.buffer, 0, bytes);
-  } catch {
-    return Buffer.allocUnsafeSlow(bytes);
-  }
-}
+/** A buffer that can be written with O_DIRECT (page-aligned memory, from large-buffer.ts). */
+export const alignedBuffer = pageAlignedBuffer;
 
 /**
  * How many of `bytes`, written at file offset `position`, may go direct: whole blocks from the
@@ -47,7 +27,7 @@ export function alignedBuffer(bytes: number): Buffer {
  * otherwise 0.
  */
 export function directPrefix(bytes: Uint8Array, position: number): number {
-  if (!alignedMemory.has(bytes.buffer) || bytes.byteOffset % DIRECT_IO_BLOCK !== 0 || position % DIRECT_IO_BLOCK !== 0) return 0;
+  if (!isAlignedView(bytes, DIRECT_IO_BLOCK) || position % DIRECT_IO_BLOCK !== 0) return 0;
   return bytes.byteLength - (bytes.byteLength % DIRECT_IO_BLOCK);
 }
 

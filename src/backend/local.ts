@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { AgentvaultError, describeIoError } from '../errors.js';
 import { BatchedWriter } from './batched-writer.js';
 import { DirectWriter } from './direct-io.js';
+import { largeBuffer } from '../large-buffer.js';
 import type { FileInfo, FileType, LocalPathStore, PendingFile, PrunableStore, RandomAccessFile } from './backend.js';
 
 const DIRECTORIES: Readonly<Record<FileType, string>> = {
@@ -64,11 +65,27 @@ export class LocalBackend implements PrunableStore, LocalPathStore {
     return this.path(type, name);
   }
 
+  /** Whole file; a large one (a manifest, an index file) into a buffer from outside malloc (large-buffer.ts). */
   async read(type: FileType, name: string): Promise<Buffer> {
+    let handle: fs.FileHandle;
     try {
-      return await fs.readFile(this.path(type, name));
+      handle = await fs.open(this.path(type, name), 'r');
     } catch (err) {
       throw notFoundOr(err, type, name);
+    }
+    try {
+      const out = largeBuffer((await handle.stat()).size);
+      let filled = 0;
+      while (filled < out.length) {
+        const { bytesRead } = await handle.read(out, filled, out.length - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return out.subarray(0, filled);
+    } catch (err) {
+      throw notFoundOr(err, type, name);
+    } finally {
+      await handle.close();
     }
   }
 

@@ -1,6 +1,7 @@
 // AES-256-GCM with a random 96-bit nonce, laid out as nonce ‖ ciphertext ‖ tag.
 // Used for chunks (per-pack data keys) and for metadata (metaKey); see docs/FORMAT.md §3-§6.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { largeBuffer } from '../large-buffer.js';
 
 export const NONCE_LENGTH = 12;
 export const TAG_LENGTH = 16;
@@ -20,8 +21,11 @@ export function seal(key: Uint8Array, plain: Uint8Array, aad: Uint8Array): Buffe
   return out;
 }
 
-/** Large inputs go through the cipher in slices, so no second copy of the whole output exists. */
-const SEAL_SLICE = 1 << 20;
+/**
+ * Large inputs go through the cipher in slices, so no second copy of the whole output exists; each
+ * slice's output stays below malloc's mmap threshold (large-buffer.ts).
+ */
+const SEAL_SLICE = 64 << 10;
 
 /**
  * Seals into `out`, exactly SEAL_OVERHEAD + plain.byteLength bytes long. `plain` may be `out`'s own
@@ -37,6 +41,30 @@ export function sealInto(key: Uint8Array, plain: Uint8Array, aad: Uint8Array, ou
   for (let from = 0; from < plain.byteLength; from += SEAL_SLICE) at += cipher.update(plain.subarray(from, from + SEAL_SLICE)).copy(out, at);
   at += cipher.final().copy(out, at);
   cipher.getAuthTag().copy(out, at);
+}
+
+/** Large inputs are opened this much at a time: each slice's output is a small, short-lived allocation. */
+const OPEN_SLICE = 64 << 10;
+
+/**
+ * As `open`, for metadata files of many MiB: opened slice by slice into one buffer from outside
+ * malloc (large-buffer.ts says why a large buffer allocated and freed costs memory long after).
+ */
+export function openLarge(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
+  if (sealed.byteLength < SEAL_OVERHEAD) throw new AuthenticationError('sealed data is too short');
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_LENGTH));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.byteLength - TAG_LENGTH));
+  const body = sealed.subarray(NONCE_LENGTH, sealed.byteLength - TAG_LENGTH);
+  const out = largeBuffer(body.byteLength);
+  let at = 0;
+  for (let from = 0; from < body.byteLength; from += OPEN_SLICE) at += decipher.update(body.subarray(from, from + OPEN_SLICE)).copy(out, at);
+  try {
+    at += decipher.final().copy(out, at);
+  } catch {
+    throw new AuthenticationError();
+  }
+  return out.subarray(0, at);
 }
 
 export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {

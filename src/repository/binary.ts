@@ -1,17 +1,19 @@
 // Little-endian byte writer and bounds-checked reader for the formats in docs/FORMAT.md.
 import { AgentvaultError } from '../errors.js';
+import { largeBuffer } from '../large-buffer.js';
 
 export class ByteWriter {
   #buf: Buffer;
   #at = 0;
 
   constructor(initial = 1024) {
-    this.#buf = Buffer.allocUnsafe(initial);
+    this.#buf = largeBuffer(initial);
   }
 
   #reserve(n: number): void {
     if (this.#at + n <= this.#buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#at + n));
+    // Grown buffers are freed as the next replaces them: large ones from outside malloc (large-buffer.ts).
+    const next = largeBuffer(Math.max(this.#buf.length * 2, this.#at + n));
     this.#buf.copy(next, 0, 0, this.#at);
     this.#buf = next;
   }

@@ -6,6 +6,7 @@
 // the repository (160 MB of index for a 4 GiB backup). Locations and pack entries are built on
 // demand; callers see the same values as before.
 import { codecByte, codecFromByte } from '../codecs/index.js';
+import { largeBuffer, largeInt32Array } from '../large-buffer.js';
 import type { CodecName } from '../types.js';
 import type { IndexedPack } from './index-format.js';
 import { PACK_ENTRY_LENGTH, type PackEntry, type PackEntryTable } from './pack-format.js';
@@ -43,10 +44,10 @@ interface PackInfo {
 }
 
 export class ChunkIndex {
-  #records = Buffer.alloc(0);
+  #records: Buffer = Buffer.alloc(0);
   #recordCount = 0;
   /** Slots hold record number + 1 (0: empty) of each id's first copy; the size is a power of two. */
-  #slots = new Int32Array(1024);
+  #slots: Int32Array = new Int32Array(1024);
   #chunkCount = 0;
   readonly #packs: PackInfo[] = [];
   readonly #packNumbers = new Map<string, number>();
@@ -185,14 +186,15 @@ export class ChunkIndex {
 
   #rehash(size: number): void {
     const old = this.#slots;
-    this.#slots = new Int32Array(size);
+    this.#slots = largeInt32Array(size);
     for (const held of old) if (held !== 0) this.#place(held - 1);
   }
 
   #reserve(more: number): void {
     const needed = (this.#recordCount + more) * RECORD;
     if (needed <= this.#records.length) return;
-    const grown = Buffer.allocUnsafeSlow(Math.max(needed, Math.ceil(this.#records.length * 1.5), 64 * RECORD));
+    // Each growth frees the old table: large ones from outside malloc (large-buffer.ts).
+    const grown = largeBuffer(Math.max(needed, Math.ceil(this.#records.length * 1.5), 64 * RECORD));
     this.#records.copy(grown, 0, 0, this.#recordCount * RECORD);
     this.#records = grown;
   }

@@ -2,13 +2,15 @@
 // bytes per id, against ~110 for a Set of latin1 strings. Backups keep one entry per distinct chunk
 // they meet (and full backups one per chunk any backup references), so this is what grows with
 // the data.
+import { largeBuffer, largeInt32Array } from '../large-buffer.js';
+
 const ID = 32;
 
 export class IdSet {
-  #ids = Buffer.alloc(0);
+  #ids: Buffer = Buffer.alloc(0);
   #count = 0;
   /** Position + 1 of an id in #ids (0: empty); the length is a power of two, at most half full. */
-  #slots = new Int32Array(1024);
+  #slots: Int32Array = new Int32Array(1024);
 
   get size(): number {
     return this.#count;
@@ -24,7 +26,8 @@ export class IdSet {
     const s = this.#slot(id);
     if (this.#slots[s] !== 0) return false;
     if (this.#ids.length < (this.#count + 1) * ID) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(64 * ID, Math.ceil(this.#ids.length * 1.5)));
+      // Each growth frees the old table: large ones from outside malloc (large-buffer.ts).
+      const grown = largeBuffer(Math.max(64 * ID, Math.ceil(this.#ids.length * 1.5)));
       this.#ids.copy(grown, 0, 0, this.#count * ID);
       this.#ids = grown;
     }
@@ -50,7 +53,7 @@ export class IdSet {
   }
 
   #rehash(): void {
-    this.#slots = new Int32Array(this.#slots.length * 2);
+    this.#slots = largeInt32Array(this.#slots.length * 2);
     const mask = this.#slots.length - 1;
     for (let n = 1; n <= this.#count; n++) {
       const at = (n - 1) * ID;
