@@ -2,7 +2,7 @@
 // mmapped block freed so far (up to 32 MiB) and lets every thread's arena keep twice that much
 // free memory: once a 10-15 MiB manifest had been read, decrypted and decoded through ordinary
 // buffers, a 4 GiB restore's RSS climbed from ~212 MiB to 217-269 (with the threshold fixed by
-// MALLOC_MMAP_THRESHOLD_ it stayed at 189). V8 maps each WebAssembly memory itself, so buffers
+// MALLOC_MMAP_THRESHOLD_ it stayed at 189; with these buffers it peaks at 189-215, no climb). V8 maps each WebAssembly memory itself, so buffers
 // taken from one are invisible to malloc; their memory also starts on a page boundary, which is
 // what O_DIRECT needs (backend/direct-io.ts).
 
@@ -20,6 +20,18 @@ export const LARGE_BUFFER_BYTES = 128 << 10;
 const pageAligned = new WeakSet<ArrayBufferLike>();
 
 /**
+ * WebAssembly memories alive at once, at most; past it, plain buffers. Each reserves ~10 GiB of
+ * address space (V8's guard regions), and 128 TiB ran out at ~13,000 — after which every failed
+ * attempt cost collections, and other reservations could fail too. (A prune of a repository with
+ * thousands of large backups holds all their chunk tables at once.)
+ */
+export const MAX_LIVE_WASM_MEMORIES = 512;
+let liveMemories = 0;
+const memoryCollected = new FinalizationRegistry<undefined>(() => {
+  liveMemories--;
+});
+
+/**
  * A buffer of `bytes` (uninitialised for small ones, zeroed for large ones) that malloc never
  * sees once it is at least LARGE_BUFFER_BYTES; a plain one below, or if no WebAssembly memory can
  * be had.
@@ -35,10 +47,13 @@ export function largeInt32Array(length: number): Int32Array {
   return new Int32Array(bytes.buffer, bytes.byteOffset, length);
 }
 
-/** A buffer whose memory starts on a page boundary (falls back to a plain one, not aligned). */
+/** A buffer whose memory starts on a page boundary (falls back to a plain one, not aligned: see MAX_LIVE_WASM_MEMORIES). */
 export function pageAlignedBuffer(bytes: number): Buffer {
+  if (liveMemories >= MAX_LIVE_WASM_MEMORIES) return Buffer.allocUnsafeSlow(bytes);
   try {
     const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE)) });
+    liveMemories++;
+    memoryCollected.register(memory.buffer, undefined);
     pageAligned.add(memory.buffer);
     return Buffer.from(memory.buffer, 0, bytes);
   } catch {

@@ -2,7 +2,7 @@
 // page-aligned (what O_DIRECT relies on), and plain ones below the threshold.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isAlignedView, LARGE_BUFFER_BYTES, largeBuffer, largeInt32Array, pageAlignedBuffer } from '../src/large-buffer.js';
+import { isAlignedView, LARGE_BUFFER_BYTES, largeBuffer, largeInt32Array, MAX_LIVE_WASM_MEMORIES, pageAlignedBuffer } from '../src/large-buffer.js';
 
 test('largeBuffer: the length asked for; large ones zeroed and page-aligned, small ones plain', () => {
   for (const n of [LARGE_BUFFER_BYTES, LARGE_BUFFER_BYTES + 1, 3 << 20]) {
@@ -34,4 +34,13 @@ test('largeInt32Array: zeroed tables of the length asked for, on both sides of t
     a[n - 1] = -5;
     assert.equal(a[n - 1], -5);
   }
+});
+
+test('past MAX_LIVE_WASM_MEMORIES alive at once, buffers are plain ones (address space is finite)', () => {
+  const held: Buffer[] = [];
+  for (let i = 0; i < MAX_LIVE_WASM_MEMORIES + 1; i++) held.push(pageAlignedBuffer(LARGE_BUFFER_BYTES));
+  const last = held[held.length - 1]!;
+  assert.equal(last.length, LARGE_BUFFER_BYTES);
+  assert.equal(isAlignedView(last, 4096), false, 'the one past the limit is a plain buffer');
+  assert.ok(isAlignedView(held[0]!, 4096));
 });
