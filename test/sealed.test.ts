@@ -41,3 +41,33 @@ describe('sealZstd', () => {
     assert.throws(() => sealZstd(HEAD, parts, whole.length - 1, undefined, AAD));
   });
 });
+
+describe('openSealedZstd', () => {
+  /** A zstd frame streamed without a pledged size: its header does not declare the content size. */
+  function frameWithoutSize(plain: Buffer): Buffer {
+    const cctx = new zstd.CCtx();
+    const out = Buffer.alloc(zstd.compressBound(plain.length) + 64);
+    let at = cctx.compressStream2(out, plain, zstd.EndDirective.continue)[1];
+    for (;;) {
+      const [left, written] = cctx.compressStream2(out.subarray(at), Buffer.alloc(0), zstd.EndDirective.end);
+      at += written;
+      if (left === 0) break;
+    }
+    return out.subarray(0, at);
+  }
+
+  it('opens a frame that does not declare its size (older writers), the same bytes', () => {
+    const plain = Buffer.concat(pieces());
+    const frame = frameWithoutSize(plain);
+    assert.equal(zstd.getFrameContentSize(frame), null);
+    assert.ok(openSealedZstd(frame, undefined, AAD, 'test file', 'fails authentication').equals(plain));
+  });
+
+  it('a frame that is not zstd, or cut short, is CORRUPT with the message given', () => {
+    const file = sealZstd(HEAD, pieces(), Buffer.concat(pieces()).length, undefined, AAD).subarray(HEAD.length);
+    for (const body of [Buffer.from('not a zstd frame at all'), file.subarray(0, file.length >> 1)]) {
+      assert.throws(() => openSealedZstd(body, undefined, AAD, 'test file', 'fails authentication', 'is corrupt (cannot decode)'), /test file is corrupt \(cannot decode\)/);
+    }
+  });
+});
+
