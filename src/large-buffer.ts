@@ -2,9 +2,9 @@
 // mmapped block freed so far (up to 32 MiB) and lets every thread's arena keep twice that much
 // free memory: once a 10-15 MiB manifest had been read, decrypted and decoded through ordinary
 // buffers, a 4 GiB restore's RSS climbed from ~212 MiB to 217-269 (with the threshold fixed by
-// MALLOC_MMAP_THRESHOLD_ it stayed at 189; with these buffers it peaks at 189-215, no climb). V8 maps each WebAssembly memory itself, so buffers
-// taken from one are invisible to malloc; their memory also starts on a page boundary, which is
-// what O_DIRECT needs (backend/direct-io.ts).
+// MALLOC_MMAP_THRESHOLD_ it stayed at 189; with these buffers it peaks at 189-215, no climb).
+// V8 maps each WebAssembly memory itself, so buffers taken from one are invisible to malloc;
+// their memory also starts on a page boundary, which is what O_DIRECT needs (backend/direct-io.ts).
 
 // The one WebAssembly global used here (this project's lib settings carry no DOM types).
 declare const WebAssembly: {
@@ -47,9 +47,12 @@ export function largeInt32Array(length: number): Int32Array {
   return new Int32Array(bytes.buffer, bytes.byteOffset, length);
 }
 
-/** A buffer whose memory starts on a page boundary (falls back to a plain one, not aligned: see MAX_LIVE_WASM_MEMORIES). */
+/**
+ * A zeroed buffer whose memory starts on a page boundary; past MAX_LIVE_WASM_MEMORIES, or without
+ * WebAssembly memory, a plain zeroed one (not known to be aligned).
+ */
 export function pageAlignedBuffer(bytes: number): Buffer {
-  if (liveMemories >= MAX_LIVE_WASM_MEMORIES) return Buffer.allocUnsafeSlow(bytes);
+  if (liveMemories >= MAX_LIVE_WASM_MEMORIES) return Buffer.alloc(bytes);
   try {
     const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE)) });
     liveMemories++;
@@ -57,7 +60,7 @@ export function pageAlignedBuffer(bytes: number): Buffer {
     pageAligned.add(memory.buffer);
     return Buffer.from(memory.buffer, 0, bytes);
   } catch {
-    return Buffer.allocUnsafeSlow(bytes);
+    return Buffer.alloc(bytes);
   }
 }
 

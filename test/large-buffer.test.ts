@@ -42,5 +42,8 @@ test('past MAX_LIVE_WASM_MEMORIES alive at once, buffers are plain ones (address
   const last = held[held.length - 1]!;
   assert.equal(last.length, LARGE_BUFFER_BYTES);
   assert.equal(isAlignedView(last, 4096), false, 'the one past the limit is a plain buffer');
+  assert.equal(last.indexOf(1), -1, 'zeroed all the same');
+  const table = largeInt32Array(LARGE_BUFFER_BYTES);
+  assert.ok(table.every((v) => v === 0), 'hash tables past the limit are zeroed too');
   assert.ok(isAlignedView(held[0]!, 4096));
 });
