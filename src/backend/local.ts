@@ -67,25 +67,13 @@ export class LocalBackend implements PrunableStore, LocalPathStore {
 
   /** Whole file; a large one (a manifest, an index file) into a buffer from outside malloc (large-buffer.ts). */
   async read(type: FileType, name: string): Promise<Buffer> {
-    let handle: fs.FileHandle;
+    const file = await this.openFile(type, name);
     try {
-      handle = await fs.open(this.path(type, name), 'r');
+      return await file.read(0, file.size, largeBuffer);
     } catch (err) {
-      throw notFoundOr(err, type, name);
-    }
-    try {
-      const out = largeBuffer((await handle.stat()).size);
-      let filled = 0;
-      while (filled < out.length) {
-        const { bytesRead } = await handle.read(out, filled, out.length - filled, filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      return out.subarray(0, filled);
-    } catch (err) {
-      throw notFoundOr(err, type, name);
+      throw err instanceof AgentvaultError ? err : notFoundOr(err, type, name);
     } finally {
-      await handle.close();
+      await file.close();
     }
   }
 

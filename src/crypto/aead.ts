@@ -1,6 +1,6 @@
 // AES-256-GCM with a random 96-bit nonce, laid out as nonce ‖ ciphertext ‖ tag.
 // Used for chunks (per-pack data keys) and for metadata (metaKey); see docs/FORMAT.md §3-§6.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, type DecipherGCM } from 'node:crypto';
 import { largeBuffer } from '../large-buffer.js';
 
 export const NONCE_LENGTH = 12;
@@ -46,39 +46,40 @@ export function sealInto(key: Uint8Array, plain: Uint8Array, aad: Uint8Array, ou
 /** Large inputs are opened this much at a time: each slice's output is a small, short-lived allocation. */
 const OPEN_SLICE = 64 << 10;
 
+/** A decipher for `sealed` (nonce, tag and associated data set) and the ciphertext it is to open. */
+function decipherOf(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): { decipher: DecipherGCM; ciphertext: Uint8Array } {
+  if (sealed.byteLength < SEAL_OVERHEAD) throw new AuthenticationError('sealed data is too short');
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_LENGTH));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.byteLength - TAG_LENGTH));
+  return { decipher, ciphertext: sealed.subarray(NONCE_LENGTH, sealed.byteLength - TAG_LENGTH) };
+}
+
+/** The decipher's last bytes, or AuthenticationError when the tag does not match. */
+function finalOrFail(decipher: DecipherGCM): Buffer {
+  try {
+    return decipher.final();
+  } catch {
+    throw new AuthenticationError();
+  }
+}
+
 /**
  * As `open`, for metadata files of many MiB: opened slice by slice into one buffer from outside
  * malloc (large-buffer.ts says why a large buffer allocated and freed costs memory long after).
  */
 export function openLarge(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
-  if (sealed.byteLength < SEAL_OVERHEAD) throw new AuthenticationError('sealed data is too short');
-  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_LENGTH));
-  decipher.setAAD(aad);
-  decipher.setAuthTag(sealed.subarray(sealed.byteLength - TAG_LENGTH));
-  const body = sealed.subarray(NONCE_LENGTH, sealed.byteLength - TAG_LENGTH);
-  const out = largeBuffer(body.byteLength);
+  const { decipher, ciphertext } = decipherOf(key, sealed, aad);
+  const out = largeBuffer(ciphertext.byteLength);
   let at = 0;
-  for (let from = 0; from < body.byteLength; from += OPEN_SLICE) at += decipher.update(body.subarray(from, from + OPEN_SLICE)).copy(out, at);
-  try {
-    at += decipher.final().copy(out, at);
-  } catch {
-    throw new AuthenticationError();
-  }
+  for (let from = 0; from < ciphertext.byteLength; from += OPEN_SLICE) at += decipher.update(ciphertext.subarray(from, from + OPEN_SLICE)).copy(out, at);
+  at += finalOrFail(decipher).copy(out, at);
   return out.subarray(0, at);
 }
 
 export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
-  if (sealed.byteLength < SEAL_OVERHEAD) throw new AuthenticationError('sealed data is too short');
-  const nonce = sealed.subarray(0, NONCE_LENGTH);
-  const tag = sealed.subarray(sealed.byteLength - TAG_LENGTH);
-  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
-  decipher.setAAD(aad);
-  decipher.setAuthTag(tag);
-  const body = decipher.update(sealed.subarray(NONCE_LENGTH, sealed.byteLength - TAG_LENGTH));
-  try {
-    const tail = decipher.final();
-    return tail.length === 0 ? body : Buffer.concat([body, tail]);
-  } catch {
-    throw new AuthenticationError();
-  }
+  const { decipher, ciphertext } = decipherOf(key, sealed, aad);
+  const body = decipher.update(ciphertext);
+  const tail = finalOrFail(decipher);
+  return tail.length === 0 ? body : Buffer.concat([body, tail]);
 }
