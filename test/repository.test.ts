@@ -13,6 +13,7 @@ import { AgentvaultError, type ErrorCode } from '../src/errors.js';
 import { assemblePack, type PackItem } from '../src/repository/pack-format.js';
 import type { IndexedPack } from '../src/repository/index-format.js';
 import type { Manifest } from '../src/repository/manifest.js';
+import { parseKeyFile, unlockKeys } from '../src/repository/keys.js';
 import { Repository, type InitOptions } from '../src/repository/repository.js';
 import type { PackRecord } from '../src/types.js';
 import { seededBytes, tempDir } from './helpers/tmp.js';
@@ -153,6 +154,19 @@ describe('init and open', () => {
     await Repository.init(new LocalBackend(dir), { encryption: 'aes-256-gcm', password: PASSWORD });
     await rejectsWith(Repository.open(new LocalBackend(dir), { password: 'nope' }), 'WRONG_PASSWORD');
     await rejectsWith(Repository.open(new LocalBackend(dir), {}), 'NEED_KEY');
+  });
+
+  it('openUnlocked takes keys already unlocked from the key files (a download unlocks once); no config → NO_REPOSITORY', async (t) => {
+    const dir = tempDir(t);
+    const created = await Repository.init(new LocalBackend(dir), { encryption: 'aes-256-gcm', password: PASSWORD });
+    const files = listDir(path.join(dir, 'keys')).map((name) => parseKeyFile(fs.readFileSync(path.join(dir, 'keys', name)), name));
+    const keys = await unlockKeys(files, { password: PASSWORD }, created.config.id);
+    const opened = await Repository.openUnlocked(new LocalBackend(dir), keys);
+    assert.deepEqual(opened.config, created.config);
+    assert.equal(opened.canReadData, true);
+    await created.writeManifest(manifest('0000002bbbbb', 'x.bin'));
+    assert.deepEqual(await opened.readManifest('0000002bbbbb'), manifest('0000002bbbbb', 'x.bin'));
+    await rejectsWith(Repository.openUnlocked(new LocalBackend(path.join(dir, 'missing')), keys), 'NO_REPOSITORY');
   });
 
   it('an encrypted repository needs a password or a recipient to be created', async (t) => {

@@ -52,12 +52,13 @@ export async function downloadArchive(options: DownloadOptions): Promise<Downloa
       );
     }
   } else {
-    // Unlock first, so wrong credentials leave nothing behind.
-    await unlockKeys(archive.body.keyFiles, options.credentials, archive.config.id);
+    // Unlock first, so wrong credentials leave nothing behind; the keys then open the new
+    // repository (its key files are the archive's).
+    const keys = await unlockKeys(archive.body.keyFiles, options.credentials, archive.config.id);
     await store.initialize();
     for (const file of archive.body.keyFiles) await store.write('key', `${file.id}.json`, Buffer.from(JSON.stringify(file, null, 2)));
     await store.write('config', 'config', archive.body.config, { exclusive: true });
-    repository = await Repository.open(store, options.credentials);
+    repository = await Repository.openUnlocked(store, keys);
     created = true;
   }
 
