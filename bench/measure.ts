@@ -110,9 +110,15 @@ export function parseArgs(argv: readonly string[], known: readonly string[]): Ma
 }
 
 export function positiveInt(value: string | undefined, fallback: number, name: string): number {
+  const n = nonNegativeInt(value, fallback, name);
+  if (n === 0) throw new Error(`${name} must be a positive integer, got ${value}`);
+  return n;
+}
+
+export function nonNegativeInt(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got ${value}`);
   return n;
 }
 
