@@ -3,11 +3,14 @@
 // calls that create something (take, upload metadata) rely only on the agent's own retries,
 // which resend the same request id, so a retry never makes a second snapshot.
 import { Cbor, Certificate, HttpAgent, lookupResultToBuffer, type Identity } from '@dfinity/agent';
+import { IDL } from '@dfinity/candid';
 import { ICManagementCanister, type ReadCanisterSnapshotMetadataResponse } from '@dfinity/ic-management';
 import { Principal } from '@dfinity/principal';
 import pRetry from 'p-retry';
 import { AgentvaultError } from '../errors.js';
+import { decodeBlobField } from './blob-reply.js';
 import { describeIcError, isTransient } from './errors.js';
+import { managementUpdate } from './update-call.js';
 import { DEFAULT_STOP_TIMEOUT_MS, MAX_SNAPSHOTS, SLICE_BYTES } from './constants.js';
 
 export { DEFAULT_STOP_TIMEOUT_MS, MAX_SNAPSHOTS, SLICE_BYTES };
@@ -15,6 +18,16 @@ import type { Network } from './network.js';
 
 export type SnapshotMetadata = ReadCanisterSnapshotMetadataResponse;
 export type MemoryRegion = 'wasmModule' | 'wasmMemory' | 'stableMemory';
+
+const REGION_VARIANT: Record<MemoryRegion, string> = { wasmModule: 'wasm_module', wasmMemory: 'wasm_memory', stableMemory: 'stable_memory' };
+
+/** read_canister_snapshot_data's argument, as the IC interface spec gives it. */
+const SNAPSHOT_RANGE = IDL.Record({ offset: IDL.Nat64, size: IDL.Nat64 });
+const READ_SNAPSHOT_DATA_ARGS = IDL.Record({
+  canister_id: IDL.Principal,
+  snapshot_id: IDL.Vec(IDL.Nat8),
+  kind: IDL.Variant({ wasm_module: SNAPSHOT_RANGE, wasm_memory: SNAPSHOT_RANGE, stable_memory: SNAPSHOT_RANGE, wasm_chunk: IDL.Record({ hash: IDL.Vec(IDL.Nat8) }) }),
+});
 
 /** Largest slice the IC returns or accepts per call. */
 /** Largest module one install_code call carries: the 2 MiB ingress limit less the envelope. */
@@ -178,16 +191,28 @@ export class CanisterManagement {
   }
 
   async readSlice(canisterId: string, snapshotId: Uint8Array, region: MemoryRegion, offset: number, size: number): Promise<Buffer> {
-    const kind = { [region]: { offset: BigInt(offset), size: BigInt(size) } } as { wasmMemory: { offset: bigint; size: bigint } };
-    const { chunk } = await this.#call('read_canister_snapshot_data', canisterId, () => this.ic.readCanisterSnapshotData({ canisterId: CanisterManagement.principal(canisterId), snapshotId, kind }), true);
-    const out = Buffer.from(chunk instanceof Uint8Array ? chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) : Uint8Array.from(chunk).buffer);
-    if (out.length !== size) throw new AgentvaultError('REJECTED', `read_canister_snapshot_data returned ${out.length} bytes for a ${size}-byte slice of ${region}`);
-    return out;
+    const kind = { [REGION_VARIANT[region]]: { offset: BigInt(offset), size: BigInt(size) } };
+    const chunk = await this.#readSnapshotData(canisterId, snapshotId, kind);
+    if (chunk.length !== size) throw new AgentvaultError('REJECTED', `read_canister_snapshot_data returned ${chunk.length} bytes for a ${size}-byte slice of ${region}`);
+    return chunk;
   }
 
-  async readWasmChunk(canisterId: string, snapshotId: Uint8Array, hash: Uint8Array): Promise<Buffer> {
-    const { chunk } = await this.#call('read_canister_snapshot_data', canisterId, () => this.ic.readCanisterSnapshotData({ canisterId: CanisterManagement.principal(canisterId), snapshotId, kind: { wasmChunk: { hash } } }), true);
-    return Buffer.from(chunk);
+  readWasmChunk(canisterId: string, snapshotId: Uint8Array, hash: Uint8Array): Promise<Buffer> {
+    return this.#readSnapshotData(canisterId, snapshotId, { wasm_chunk: { hash } });
+  }
+
+  /**
+   * read_canister_snapshot_data through managementUpdate (update-call.ts) rather than the
+   * ic-management actor: the same verified call, with the reply decoded without @dfinity/candid's
+   * copies (blob-reply.ts). The chunk comes back in an ArrayBuffer of its own.
+   */
+  async #readSnapshotData(canisterId: string, snapshotId: Uint8Array, kind: Record<string, unknown>): Promise<Buffer> {
+    const target = CanisterManagement.principal(canisterId);
+    const arg = IDL.encode([READ_SNAPSHOT_DATA_ARGS], [{ canister_id: target, snapshot_id: snapshotId, kind }]);
+    return this.#call('read_canister_snapshot_data', canisterId, async () => {
+      const chunk = decodeBlobField(await managementUpdate(this.agent, target, 'read_canister_snapshot_data', arg), 'chunk');
+      return Buffer.from(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength));
+    }, true);
   }
 
   async uploadMetadata(canisterId: string, metadata: SnapshotMetadata, replace?: Uint8Array): Promise<Uint8Array> {
