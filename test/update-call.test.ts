@@ -118,3 +118,40 @@ describe('snapshot reads through managementUpdate', () => {
     }
   });
 });
+
+describe('a subnet whose certificates carry an NNS delegation, as on mainnet', () => {
+  let replica: RunningReplica;
+  before(async () => {
+    replica = await startReplica({ nnsDelegation: true });
+  });
+  after(async () => {
+    await replica.stop();
+  });
+
+  test('reads verify through the delegation; its signature is checked once, each reply’s every time', async () => {
+    const management = await CanisterManagement.connect({ network: resolveNetwork(replica.url), identity });
+    const canisterId = replica.createCanister({ controllers: [identity.getPrincipal()], heap: { bytes: 65536 * 4, content: 'canister-like' } }).toText();
+    const snapshot = await management.takeSnapshot(canisterId);
+    const actor = ICManagementCanister.create({ agent: management.agent });
+    for (let i = 0; i < 3; i++) {
+      const ours = await management.readSlice(canisterId, snapshot.id, 'wasmMemory', i * 65536, 65536);
+      const kind = { wasmMemory: { offset: BigInt(i * 65536), size: 65536n } };
+      const theirs = (await actor.readCanisterSnapshotData({ canisterId: Principal.fromText(canisterId), snapshotId: snapshot.id, kind })).chunk;
+      assert.ok(ours.equals(Buffer.from(theirs)));
+    }
+    assert.deepEqual(management.bls.stats, { computed: 4, remembered: 2 }, 'the delegation once, then each reply');
+  });
+
+  test('a foreign root key fails the delegation → TrustError', async () => {
+    const canisterId = replica.createCanister({ controllers: [identity.getPrincipal()] });
+    const other = await startReplica({ nnsDelegation: true });
+    try {
+      const foreignKey = (await HttpAgent.create({ host: other.url, shouldFetchRootKey: true })).rootKey!;
+      const agent = await HttpAgent.create({ host: replica.url, identity, rootKey: foreignKey, shouldFetchRootKey: false });
+      const arg = IDL.encode([IDL.Record({ canister_id: IDL.Principal })], [{ canister_id: canisterId }]);
+      await assert.rejects(managementUpdate(agent, canisterId, 'canister_status', arg), (err: unknown) => (err as Error).name === 'TrustError');
+    } finally {
+      await other.stop();
+    }
+  });
+});

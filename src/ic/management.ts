@@ -9,6 +9,7 @@ import { Principal } from '@dfinity/principal';
 import pRetry from 'p-retry';
 import { AgentvaultError } from '../errors.js';
 import { decodeBlobField } from './blob-reply.js';
+import { memoizedBlsVerify } from './bls-memo.js';
 import { describeIcError, isTransient } from './errors.js';
 import { managementUpdate } from './update-call.js';
 import { DEFAULT_STOP_TIMEOUT_MS, MAX_SNAPSHOTS, SLICE_BYTES } from './constants.js';
@@ -68,6 +69,9 @@ export interface ManagementOptions {
 }
 
 export class CanisterManagement {
+  /** BLS checks for snapshot reads: the subnet's NNS delegation is verified once, not per slice. */
+  readonly bls = memoizedBlsVerify();
+
   private constructor(
     readonly ic: ICManagementCanister,
     readonly agent: HttpAgent,
@@ -210,7 +214,7 @@ export class CanisterManagement {
     const target = CanisterManagement.principal(canisterId);
     const arg = IDL.encode([READ_SNAPSHOT_DATA_ARGS], [{ canister_id: target, snapshot_id: snapshotId, kind }]);
     return this.#call('read_canister_snapshot_data', canisterId, async () => {
-      const chunk = decodeBlobField(await managementUpdate(this.agent, target, 'read_canister_snapshot_data', arg), 'chunk');
+      const chunk = decodeBlobField(await managementUpdate(this.agent, target, 'read_canister_snapshot_data', arg, this.bls.verify), 'chunk');
       return Buffer.from(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength));
     }, true);
   }

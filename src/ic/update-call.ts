@@ -2,12 +2,14 @@
 // It follows the agent's own actor step by step (@dfinity/agent 3.4 `actor.js`): the call, the
 // certificate verified by the agent's `Certificate.create` (BLS signature, delegation, time),
 // the status looked up in it, the agent's reject errors, polling when the replica answers 202.
-// Only the decoding is left to the caller: @dfinity/candid 3.4 copies the whole rest of the
-// message for every signed LEB128 it reads in the type table, ~20 MB of copies for a 2 MB
-// snapshot slice, a fifth of a canister download's CPU (see blob-reply.ts).
+// `blsVerify` may replace the agent's signature check (bls-memo.ts). The decoding is left to the
+// caller: @dfinity/candid 3.4 copies the whole rest of the message for every signed LEB128 it
+// reads in the type table, ~20 MB of copies for a 2 MB snapshot slice, a fifth of a canister
+// download's CPU (see blob-reply.ts).
 import {
   Certificate,
   CertifiedRejectErrorCode,
+  DEFAULT_POLLING_OPTIONS,
   ExternalError,
   isV2ResponseBody,
   isV3ResponseBody,
@@ -28,13 +30,19 @@ const text = (bytes: Uint8Array | undefined) => (bytes ? new TextDecoder().decod
  * Calls `methodName` on the management canister for `target` (the effective canister id the
  * call is routed by) and returns the verified reply's bytes.
  */
-export async function managementUpdate(agent: HttpAgent, target: Principal, methodName: string, arg: Uint8Array): Promise<Uint8Array> {
+export async function managementUpdate(
+  agent: HttpAgent,
+  target: Principal,
+  methodName: string,
+  arg: Uint8Array,
+  blsVerify?: (pk: Uint8Array, sig: Uint8Array, msg: Uint8Array) => Promise<boolean>,
+): Promise<Uint8Array> {
   const management = Principal.managementCanister();
   const { requestId, response } = await agent.call(management, { methodName, arg, effectiveCanisterId: target });
   let reply: Uint8Array | undefined;
   if (isV3ResponseBody(response.body)) {
     if (agent.rootKey == null) throw ExternalError.fromCode(new MissingRootKeyErrorCode());
-    const certificate = await Certificate.create({ certificate: response.body.certificate, rootKey: agent.rootKey, canisterId: target, agent });
+    const certificate = await Certificate.create({ certificate: response.body.certificate, rootKey: agent.rootKey, canisterId: target, agent, ...(blsVerify ? { blsVerify } : {}) });
     const path = [new TextEncoder().encode('request_status'), requestId];
     const status = text(lookupResultToBuffer(certificate.lookup_path([...path, 'status'])));
     if (status === 'replied') reply = lookupResultToBuffer(certificate.lookup_path([...path, 'reply']));
@@ -53,7 +61,7 @@ export async function managementUpdate(agent: HttpAgent, target: Principal, meth
     throw RejectError.fromCode(code);
   }
   // 202 Accepted: the reply is not ready yet; poll read_state until it is (verified likewise).
-  if (reply === undefined && response.status === 202) reply = (await pollForResponse(agent, target, requestId)).reply;
+  if (reply === undefined && response.status === 202) reply = (await pollForResponse(agent, target, requestId, blsVerify ? { ...DEFAULT_POLLING_OPTIONS, blsVerify } : undefined)).reply;
   if (reply === undefined) {
     const code = new UnexpectedErrorCode(`${methodName} returned no reply; it is not known whether it took effect`);
     code.callContext = { canisterId: management, methodName, httpDetails: response };

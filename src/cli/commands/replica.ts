@@ -15,6 +15,7 @@ export function registerReplicaCommand(group: CommandGroup): void {
     .option('--seed <seed>', 'Seed of the demo canister content (default demo)')
     .option('--identity-pem <file>', 'Write the controlling identity PEM here (default: a new temp dir)')
     .option('--state-file <file>', 'Also write the startup line to this file')
+    .option('--nns-delegation', 'Sign certificates with a subnet key the root key delegated to, as on a mainnet application subnet')
     .action(group.action(replica));
 }
 
@@ -33,6 +34,7 @@ async function replica(ctx: CommandContext): Promise<void> {
       seed: o.string('seed') ?? STANDALONE_DEFAULTS.seed,
       ...(identityPem !== undefined ? { identityPem } : {}),
       ...(stateFile !== undefined ? { stateFile } : {}),
+      nnsDelegation: o.bool('nns-delegation') === true,
     },
     ctx.io.stdout,
     (info) => {

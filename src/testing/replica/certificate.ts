@@ -1,5 +1,6 @@
 // The subnet's BLS12-381 threshold key, reduced to one key held by the emulator, and the
-// certificates it signs: CBOR `{ tree, signature }` over `"\x0Dic-state-root" ‖ root_hash`.
+// certificates it signs: CBOR `{ tree, signature, delegation? }` over `"\x0Dic-state-root" ‖
+// root_hash`; `delegation` when the root (NNS) key signed for the subnet's key, as on mainnet.
 import { BLS12_381_G2_OID, Cbor, type HashTree, wrapDER } from '@dfinity/agent';
 import { bls12_381 } from '@noble/curves/bls12-381';
 import { concatBytes } from '@noble/hashes/utils';
@@ -15,10 +16,19 @@ export const BLS_ROOT_KEY_DER_PREFIX = Uint8Array.from(
 
 const STATE_ROOT_SEPARATOR = concatBytes(Uint8Array.of(13), label('ic-state-root'));
 
+/** What a subnet's certificates carry when the subnet's key is not the root key. */
+export interface Delegation {
+  readonly subnet_id: Uint8Array;
+  /** A certificate signed by the root (NNS) key over the subnet's key and canister ranges. */
+  readonly certificate: Uint8Array;
+}
+
 export class CertificateSigner {
-  /** DER-wrapped BLS public key: what `/api/v2/status` reports as `root_key`. */
+  /** DER-wrapped BLS public key: `/api/v2/status`'s `root_key` when this signs for the root. */
   readonly rootKeyDer: Uint8Array;
   readonly #secretKey: Uint8Array;
+  /** Set on a subnet's signer whose key the root delegated to: sent with every certificate. */
+  delegation: Delegation | undefined;
 
   private constructor(secretKey: Uint8Array) {
     this.#secretKey = secretKey;
@@ -49,7 +59,7 @@ export class CertificateSigner {
     const { shortSignatures } = bls12_381;
     const point = shortSignatures.sign(shortSignatures.hash(message), this.#secretKey);
     const signature = shortSignatures.Signature.toBytes(point);
-    return Cbor.encode({ tree, signature });
+    return Cbor.encode(this.delegation ? { tree, signature, delegation: this.delegation } : { tree, signature });
   }
 }
 

@@ -3,7 +3,10 @@
 // (`agentvault replica` does the same; see standalone.ts):
 //
 //   node dist/testing/replica/main.js [--port N] [--identity-pem PATH] [--heap-mib N]
-//        [--stable-mib N] [--module-kib N] [--seed S] [--state-file PATH]
+//        [--stable-mib N] [--module-kib N] [--seed S] [--state-file PATH] [--nns-delegation]
+//
+// --nns-delegation: certificates signed by a subnet key the root key delegated to, as on a
+// mainnet application subnet (the root key printed is then the NNS one).
 //
 // Prints one JSON line `{ "url", "canisterId", "identityPem", "rootKey" }` (also written to
 // --state-file) and serves until SIGINT/SIGTERM. The control API is under `<url>/_/`.
@@ -24,6 +27,7 @@ async function main(): Promise<void> {
       'module-kib': { type: 'string', default: String(STANDALONE_DEFAULTS.moduleKib) },
       seed: { type: 'string', default: STANDALONE_DEFAULTS.seed },
       'state-file': { type: 'string' },
+      'nns-delegation': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
     seed: values.seed ?? STANDALONE_DEFAULTS.seed,
     ...(values['identity-pem'] !== undefined ? { identityPem: values['identity-pem'] } : {}),
     ...(values['state-file'] !== undefined ? { stateFile: values['state-file'] } : {}),
+    nnsDelegation: values['nns-delegation'] === true,
   });
 }
 

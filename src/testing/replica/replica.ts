@@ -26,6 +26,11 @@ export interface ReplicaOptions {
   readonly strictEffectiveCanisterId?: boolean;
   /** Reply bytes the ingress history keeps before old replies become `done` (default 64 MiB). */
   readonly replyBudgetBytes?: number;
+  /**
+   * Certificates signed by a subnet key the root (NNS) key delegated to, as on a mainnet
+   * application subnet, instead of by the root key itself, as on a local replica (default false).
+   */
+  readonly nnsDelegation?: boolean;
 }
 
 /** An HTTP answer from the emulated replica. */
@@ -69,7 +74,7 @@ const CBOR = 'application/cbor';
 const TEXT = 'text/plain; charset=utf-8';
 
 export class Replica {
-  readonly subnet = new EmulatedSubnet();
+  readonly subnet: EmulatedSubnet;
   readonly faults = new ReplicaFaults();
   readonly management: ManagementCanister;
   readonly #canisters = new Map<string, EmulatedCanister>();
@@ -85,7 +90,9 @@ export class Replica {
       stopTimeoutMs: options.stopTimeoutMs ?? 5 * 60_000,
       strictEffectiveCanisterId: options.strictEffectiveCanisterId ?? true,
       replyBudgetBytes: options.replyBudgetBytes ?? 64 * 1024 * 1024,
+      nnsDelegation: options.nnsDelegation ?? false,
     };
+    this.subnet = new EmulatedSubnet({ nnsDelegation: this.#options.nnsDelegation });
     this.#ingress = new IngressHistory(this.#options.replyBudgetBytes);
     this.management = new ManagementCanister({
       faults: this.faults,

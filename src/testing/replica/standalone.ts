@@ -29,13 +29,15 @@ export interface StandaloneReplicaOptions {
   readonly identityPem?: string;
   /** Also write the startup line here (atomically), for scripts that start the process in the background. */
   readonly stateFile?: string;
+  /** Certificates carry an NNS delegation, as on a mainnet application subnet (ReplicaOptions). */
+  readonly nnsDelegation?: boolean;
 }
 
 export const STANDALONE_DEFAULTS = { port: 0, heapMib: 64, stableMib: 8, moduleKib: 256, seed: 'demo' } as const;
 
 /** Starts the emulator and its demo canister. */
 export async function startStandaloneReplica(options: StandaloneReplicaOptions): Promise<{ info: ReplicaStartupInfo; replica: RunningReplica }> {
-  const replica = await startReplica({ port: options.port });
+  const replica = await startReplica({ port: options.port, ...(options.nnsDelegation ? { nnsDelegation: true } : {}) });
   const { identity, pem } = generateEd25519Pem();
   const pemPath = options.identityPem ?? path.join(await mkdtemp(path.join(tmpdir(), 'agentvault-replica-')), 'identity.pem');
   await writeFile(pemPath, pem, { mode: 0o600 });

@@ -1,6 +1,9 @@
-// The one subnet the emulator runs: its root key (no NNS delegation, like a local replica), its id
-// (self-authenticating id of the root key, which the agent assumes without a delegation), one node
-// whose Ed25519 key signs query responses, and the canister id range it hosts.
+// The one subnet the emulator runs: its key, its id, one node whose Ed25519 key signs query
+// responses, and the canister id range it hosts. By default the subnet's key is the root key, as
+// on a local replica (and its id the self-authenticating id of that key, which the agent assumes
+// without a delegation). With `nnsDelegation`, as on a mainnet application subnet, a separate
+// root (NNS) key signs a delegation to the subnet's key and range, and every certificate
+// carries it, so the agent checks two BLS signatures and the canister range per certificate.
 import { Cbor, ED25519_OID, hashOfMap, IC_RESPONSE_DOMAIN_SEPARATOR, wrapDER } from '@dfinity/agent';
 import { Principal } from '@dfinity/principal';
 import { ed25519 } from '@noble/curves/ed25519';
@@ -32,6 +35,8 @@ const CANISTER_RANGE_SIZE = 1n << 20n;
 
 export class EmulatedSubnet {
   readonly signer: CertificateSigner;
+  /** The NNS key that delegates to `signer`; undefined when `signer` holds the root key. */
+  readonly root: CertificateSigner | undefined;
   readonly subnetId: Principal;
   readonly nodeId: Principal;
   /** 44-byte DER: the agent rejects node keys of any other length. */
@@ -40,7 +45,7 @@ export class EmulatedSubnet {
   readonly rangeEnd: Principal;
   readonly #nodeSecretKey: Uint8Array;
 
-  constructor() {
+  constructor(options: { nnsDelegation?: boolean; timeNs?: bigint } = {}) {
     this.signer = CertificateSigner.generate();
     this.subnetId = Principal.selfAuthenticating(this.signer.rootKeyDer);
     this.#nodeSecretKey = ed25519.utils.randomSecretKey();
@@ -48,10 +53,29 @@ export class EmulatedSubnet {
     this.nodeId = Principal.selfAuthenticating(this.nodePublicKeyDer);
     this.rangeStart = canisterIdFromIndex(0n);
     this.rangeEnd = canisterIdFromIndex(CANISTER_RANGE_SIZE - 1n);
+    if (options.nnsDelegation) {
+      this.root = CertificateSigner.generate();
+      // The agent accepts a delegation up to 30 days old: one made at start-up serves the run.
+      const timeNs = options.timeNs ?? BigInt(Date.now()) * 1_000_000n;
+      const subnet = [label('subnet'), this.subnetId.toUint8Array()];
+      const certificate = this.root.certify(
+        [
+          { path: [...subnet, label('canister_ranges')], value: this.#rangesCbor() },
+          { path: [...subnet, label('public_key')], value: this.signer.rootKeyDer },
+        ],
+        timeNs,
+      );
+      this.signer.delegation = { subnet_id: this.subnetId.toUint8Array(), certificate };
+    }
   }
 
+  /** The key the agent trusts (`/api/v2/status`'s `root_key`): the NNS key when delegated. */
   get rootKeyDer(): Uint8Array {
-    return this.signer.rootKeyDer;
+    return (this.root ?? this.signer).rootKeyDer;
+  }
+
+  #rangesCbor(): Uint8Array {
+    return Cbor.encode([[this.rangeStart.toUint8Array(), this.rangeEnd.toUint8Array()]]);
   }
 
   hostsCanister(id: Principal): boolean {
@@ -71,11 +95,8 @@ export class EmulatedSubnet {
   subnetLeaves(): CertifiedLeaf[] {
     const subnet = [label('subnet'), this.subnetId.toUint8Array()];
     return [
-      {
-        path: [...subnet, label('canister_ranges')],
-        value: Cbor.encode([[this.rangeStart.toUint8Array(), this.rangeEnd.toUint8Array()]]),
-      },
-      { path: [...subnet, label('public_key')], value: this.rootKeyDer },
+      { path: [...subnet, label('canister_ranges')], value: this.#rangesCbor() },
+      { path: [...subnet, label('public_key')], value: this.signer.rootKeyDer },
       { path: [...subnet, label('node'), this.nodeId.toUint8Array(), label('public_key')], value: this.nodePublicKeyDer },
     ];
   }
