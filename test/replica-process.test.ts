@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { HttpAgent } from '@dfinity/agent';
+import { Cbor, HttpAgent } from '@dfinity/agent';
 import { ICManagementCanister } from '@dfinity/ic-management';
 import { Principal } from '@dfinity/principal';
 import { ed25519IdentityFromPem, MAX_SNAPSHOT_SLICE_BYTES, ReplicaControlClient } from '../src/testing/index.js';
@@ -147,5 +147,33 @@ describe('replica emulator process', () => {
     const faults = await control.clearFaults();
     assert.deepEqual(faults.transientFailures, []);
     assert.ok((await control.requestCounts())['call-v3'] > 0);
+  });
+});
+
+describe('replica emulator process with --nns-delegation', () => {
+  test('the printed root key is the NNS key: it verifies certificates through the subnet’s delegation', async () => {
+    const workDir = await mkdtemp(path.join(tmpdir(), 'replica-process-test-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/testing/replica/main.ts', '--heap-mib', '1', '--stable-mib', '0', '--identity-pem', path.join(workDir, 'identity.pem'), '--nns-delegation'], {
+      cwd: repositoryRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const startup = JSON.parse(await firstLine(child, 30_000)) as StartupLine;
+      const identity = ed25519IdentityFromPem(await readFile(startup.identityPem, 'utf8'));
+      // The key from the startup line, not fetched: what a user would pin.
+      const agent = await HttpAgent.create({ host: startup.url, identity, rootKey: Buffer.from(startup.rootKey, 'hex'), shouldFetchRootKey: false });
+      const status = await ICManagementCanister.create({ agent }).canisterStatus(Principal.fromText(startup.canisterId));
+      assert.deepEqual(status.status, { running: null });
+      // Its certificates carry a delegation (signed by that key) to the subnet's own key.
+      const { certificate } = await agent.readState(Principal.fromText(startup.canisterId), { paths: [[new TextEncoder().encode('time')]] });
+      const decoded = Cbor.decode<{ delegation?: { subnet_id: Uint8Array; certificate: Uint8Array } }>(certificate);
+      assert.ok(decoded.delegation, 'a delegation');
+      assert.equal(decoded.delegation.subnet_id.length, 29);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      await rm(workDir, { recursive: true, force: true });
+    }
   });
 });
