@@ -26,7 +26,7 @@ test('a verified signature is remembered; a bad one is checked every time and fa
   assert.deepEqual(memo.stats, { computed: 3, remembered: 1 });
 });
 
-test('at most 16 signatures are remembered, the oldest forgotten first', async () => {
+test('at most 16 signatures are remembered, the least recently used forgotten first', async () => {
   const memo = memoizedBlsVerify();
   const messages = Array.from({ length: 17 }, () => randomBytes(32));
   const signatures = messages.map(sign);
@@ -34,4 +34,16 @@ test('at most 16 signatures are remembered, the oldest forgotten first', async (
   assert.equal(await memo.verify(publicKey, signatures[16]!, messages[16]!), true);
   assert.equal(await memo.verify(publicKey, signatures[0]!, messages[0]!), true);
   assert.deepEqual(memo.stats, { computed: 18, remembered: 1 }, 'the newest was remembered, the first had to be checked again');
+});
+
+test('a signature met on every call stays remembered among ever new ones (a delegation among replies)', async () => {
+  const memo = memoizedBlsVerify();
+  const delegation = randomBytes(32);
+  const delegationSig = sign(delegation);
+  for (let i = 0; i < 40; i++) {
+    assert.equal(await memo.verify(publicKey, delegationSig, delegation), true);
+    const reply = randomBytes(32);
+    assert.equal(await memo.verify(publicKey, sign(reply), reply), true);
+  }
+  assert.deepEqual(memo.stats, { computed: 41, remembered: 39 });
 });

@@ -27,7 +27,9 @@ export function memoizedBlsVerify(verify: (pk: Uint8Array, sig: Uint8Array, msg:
     async verify(pk, sig, msg) {
       // Lengths first, so that no two different triples hash the same bytes.
       const key = createHash('sha256').update(Uint32Array.of(pk.length, sig.length, msg.length)).update(pk).update(sig).update(msg).digest('hex');
-      if (verified.has(key)) {
+      if (verified.delete(key)) {
+        // Least recently used goes first: the delegation, met on every call, stays.
+        verified.add(key);
         stats.remembered++;
         return true;
       }
