@@ -142,6 +142,23 @@ describe('a subnet whose certificates carry an NNS delegation, as on mainnet', (
     assert.deepEqual(management.bls.stats, { computed: 4, remembered: 2 }, 'the delegation once, then each reply');
   });
 
+  test('uploads go the same way: slices uploaded into a new snapshot read back byte for byte', async () => {
+    const management = await CanisterManagement.connect({ network: resolveNetwork(replica.url), identity });
+    const canisterId = replica.createCanister({ controllers: [identity.getPrincipal()], heap: { bytes: 65536 * 4, content: 'canister-like' } }).toText();
+    const taken = await management.takeSnapshot(canisterId);
+    const metadata = await management.readMetadata(canisterId, taken.id);
+    const uploaded = await management.uploadMetadata(canisterId, metadata);
+    const heap = randomBytes(65536 * 4);
+    const module = await management.readSlice(canisterId, taken.id, 'wasmModule', 0, Number(metadata.wasmModuleSize));
+    await management.uploadSlice(canisterId, uploaded, 'wasmModule', 0, module);
+    await management.uploadSlice(canisterId, uploaded, 'wasmMemory', 0, heap.subarray(0, 100_000));
+    await management.uploadSlice(canisterId, uploaded, 'wasmMemory', 100_000, heap.subarray(100_000));
+    assert.ok((await management.readSlice(canisterId, uploaded, 'wasmMemory', 0, heap.length)).equals(heap));
+    const { computed, remembered } = management.bls.stats;
+    assert.equal(computed, 1 + 5, 'the delegation once, then each of the five replies');
+    assert.equal(remembered, 4);
+  });
+
   test('a foreign root key fails the delegation → TrustError', async () => {
     const canisterId = replica.createCanister({ controllers: [identity.getPrincipal()] });
     const other = await startReplica({ nnsDelegation: true });

@@ -22,6 +22,14 @@ export type MemoryRegion = 'wasmModule' | 'wasmMemory' | 'stableMemory';
 
 const REGION_VARIANT: Record<MemoryRegion, string> = { wasmModule: 'wasm_module', wasmMemory: 'wasm_memory', stableMemory: 'stable_memory' };
 
+/** upload_canister_snapshot_data's argument, as the IC interface spec gives it. */
+const UPLOAD_SNAPSHOT_DATA_ARGS = IDL.Record({
+  canister_id: IDL.Principal,
+  snapshot_id: IDL.Vec(IDL.Nat8),
+  kind: IDL.Variant({ wasm_module: IDL.Record({ offset: IDL.Nat64 }), wasm_memory: IDL.Record({ offset: IDL.Nat64 }), stable_memory: IDL.Record({ offset: IDL.Nat64 }), wasm_chunk: IDL.Null }),
+  chunk: IDL.Vec(IDL.Nat8),
+});
+
 /** read_canister_snapshot_data's argument, as the IC interface spec gives it. */
 const SNAPSHOT_RANGE = IDL.Record({ offset: IDL.Nat64, size: IDL.Nat64 });
 const READ_SNAPSHOT_DATA_ARGS = IDL.Record({
@@ -69,7 +77,7 @@ export interface ManagementOptions {
 }
 
 export class CanisterManagement {
-  /** BLS checks for snapshot reads: the subnet's NNS delegation is verified once, not per slice. */
+  /** BLS checks for snapshot reads and uploads: the subnet's NNS delegation is verified once, not per slice. */
   readonly bls = memoizedBlsVerify();
 
   private constructor(
@@ -229,10 +237,21 @@ export class CanisterManagement {
     return Uint8Array.from(r.snapshot_id);
   }
 
-  uploadSlice(canisterId: string, snapshotId: Uint8Array, region: MemoryRegion | 'wasmChunk', offset: number, bytes: Uint8Array): Promise<void> {
-    const kind = region === 'wasmChunk' ? { wasmChunk: null } : ({ [region]: { offset: BigInt(offset) } } as { wasmMemory: { offset: bigint } });
+  /**
+   * upload_canister_snapshot_data through managementUpdate, like reads: the delegation's BLS
+   * signature is checked once per run rather than per slice (bls-memo.ts).
+   */
+  async uploadSlice(canisterId: string, snapshotId: Uint8Array, region: MemoryRegion | 'wasmChunk', offset: number, bytes: Uint8Array): Promise<void> {
+    const target = CanisterManagement.principal(canisterId);
+    const kind = region === 'wasmChunk' ? { wasm_chunk: null } : { [REGION_VARIANT[region]]: { offset: BigInt(offset) } };
+    const arg = IDL.encode([UPLOAD_SNAPSHOT_DATA_ARGS], [{ canister_id: target, snapshot_id: snapshotId, kind, chunk: bytes }]);
     // Writing the same bytes at the same offset twice is harmless, so uploads are retried.
-    return this.#call('upload_canister_snapshot_data', canisterId, () => this.ic.uploadCanisterSnapshotData({ canisterId: CanisterManagement.principal(canisterId), snapshotId, kind, chunk: bytes }), true);
+    await this.#call(
+      'upload_canister_snapshot_data',
+      canisterId,
+      async () => IDL.decode([], await managementUpdate(this.agent, target, 'upload_canister_snapshot_data', arg, this.bls.verify)),
+      true,
+    );
   }
 
   installCode(canisterId: string, wasm: Uint8Array, mode: 'install' | 'reinstall' | 'upgrade', arg: Uint8Array = new Uint8Array()): Promise<void> {
