@@ -21,6 +21,7 @@ import {
   UnexpectedErrorCode,
   UnknownError,
   type HttpAgent,
+  type ReplicaRejectCode,
 } from '@dfinity/agent';
 import { Principal } from '@dfinity/principal';
 
@@ -47,10 +48,11 @@ export async function managementUpdate(
     const status = text(lookupResultToBuffer(certificate.lookup_path([...path, 'status'])));
     if (status === 'replied') reply = lookupResultToBuffer(certificate.lookup_path([...path, 'reply']));
     else if (status === 'rejected') {
-      const rejectCode = lookupResultToBuffer(certificate.lookup_path([...path, 'reject_code']))?.[0];
+      // The certificate holds the reject code as one byte, as the agent's own actor reads it.
+      const rejectCode = (lookupResultToBuffer(certificate.lookup_path([...path, 'reject_code']))?.[0] ?? 0) as ReplicaRejectCode;
       const rejectMessage = text(lookupResultToBuffer(certificate.lookup_path([...path, 'reject_message']))) ?? '';
       const errorCode = text(lookupResultToBuffer(certificate.lookup_path([...path, 'error_code'])));
-      const code = new CertifiedRejectErrorCode(requestId, rejectCode as never, rejectMessage, errorCode);
+      const code = new CertifiedRejectErrorCode(requestId, rejectCode, rejectMessage, errorCode);
       code.callContext = { canisterId: management, methodName, httpDetails: response };
       throw RejectError.fromCode(code);
     }
