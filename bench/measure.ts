@@ -110,15 +110,17 @@ export function parseArgs(argv: readonly string[], known: readonly string[]): Ma
 }
 
 export function positiveInt(value: string | undefined, fallback: number, name: string): number {
-  const n = nonNegativeInt(value, fallback, name);
-  if (n === 0) throw new Error(`${name} must be a positive integer, got ${value}`);
-  return n;
+  return intAtLeast(value, fallback, name, 1, 'a positive integer');
 }
 
 export function nonNegativeInt(value: string | undefined, fallback: number, name: string): number {
+  return intAtLeast(value, fallback, name, 0, 'a whole number');
+}
+
+function intAtLeast(value: string | undefined, fallback: number, name: string, min: number, what: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got ${value}`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be ${what}, got ${value}`);
   return n;
 }
 
