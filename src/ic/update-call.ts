@@ -1,13 +1,13 @@
 // An update call to the management canister that hands back the reply's Candid bytes undecoded.
 // It follows the agent's own actor step by step (@dfinity/agent 3.4 `actor.js`): the call, the
-// certificate verified by the agent's `Certificate.create` (BLS signature, delegation, time),
-// the status looked up in it, the agent's reject errors, polling when the replica answers 202.
+// certificate verified by the agent's `Certificate.create` (BLS signature, delegation, time; the
+// reply's own hash taken with node:crypto, see certified-reply.ts), the status looked up in it,
+// the agent's reject errors, polling when the replica answers 202.
 // `blsVerify` may replace the agent's signature check (bls-memo.ts). The decoding is left to the
 // caller: @dfinity/candid 3.4 copies the whole rest of the message for every signed LEB128 it
 // reads in the type table, ~20 MB of copies for a 2 MB snapshot slice, a fifth of a canister
 // download's CPU (see blob-reply.ts).
 import {
-  Certificate,
   CertifiedRejectErrorCode,
   DEFAULT_POLLING_OPTIONS,
   ExternalError,
@@ -24,6 +24,7 @@ import {
   type ReplicaRejectCode,
 } from '@dfinity/agent';
 import { Principal } from '@dfinity/principal';
+import { verifyCertifiedReply } from './certified-reply.js';
 
 const text = (bytes: Uint8Array | undefined) => (bytes ? new TextDecoder().decode(bytes) : undefined);
 
@@ -43,10 +44,11 @@ export async function managementUpdate(
   let reply: Uint8Array | undefined;
   if (isV3ResponseBody(response.body)) {
     if (agent.rootKey == null) throw ExternalError.fromCode(new MissingRootKeyErrorCode());
-    const certificate = await Certificate.create({ certificate: response.body.certificate, rootKey: agent.rootKey, canisterId: target, agent, ...(blsVerify ? { blsVerify } : {}) });
     const path = [new TextEncoder().encode('request_status'), requestId];
+    const verified = await verifyCertifiedReply({ certificate: response.body.certificate, rootKey: agent.rootKey, canisterId: target, replyPath: [...path, 'reply'], agent, ...(blsVerify ? { blsVerify } : {}) });
+    const { certificate } = verified;
     const status = text(lookupResultToBuffer(certificate.lookup_path([...path, 'status'])));
-    if (status === 'replied') reply = lookupResultToBuffer(certificate.lookup_path([...path, 'reply']));
+    if (status === 'replied') reply = verified.reply;
     else if (status === 'rejected') {
       // The certificate holds the reject code as one byte, as the agent's own actor reads it.
       const rejectCode = (lookupResultToBuffer(certificate.lookup_path([...path, 'reject_code']))?.[0] ?? 0) as ReplicaRejectCode;
