@@ -10,6 +10,7 @@ import pRetry from 'p-retry';
 import { AgentvaultError } from '../errors.js';
 import { decodeBlobField } from './blob-reply.js';
 import { memoizedBlsVerify } from './bls-memo.js';
+import { wasmBlsVerify } from './bls-wasm.js';
 import { describeIcError, isTransient } from './errors.js';
 import { managementUpdate } from './update-call.js';
 import { DEFAULT_STOP_TIMEOUT_MS, MAX_SNAPSHOTS, SLICE_BYTES } from './constants.js';
@@ -78,7 +79,7 @@ export interface ManagementOptions {
 
 export class CanisterManagement {
   /** BLS checks for snapshot reads and uploads: the subnet's NNS delegation is verified once, not per slice. */
-  readonly bls = memoizedBlsVerify();
+  readonly bls = memoizedBlsVerify(wasmBlsVerify);
 
   private constructor(
     readonly ic: ICManagementCanister,

@@ -1,0 +1,88 @@
+// BLS signature verification for IC certificates with the pairing in WebAssembly (mcl-wasm).
+//
+// A certificate's signature is a BLS12-381 "short" signature: the signature is a point of G1
+// (48 bytes compressed), the subnet's public key a point of G2 (96 bytes), and the message is
+// hashed to G1 with RFC 9380's BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_ suite. The agent
+// checks it with @noble/curves in JavaScript, ~25 ms per certificate here, the largest CPU item
+// of a canister download once the reply's hash left JavaScript (certified-reply.ts). This does
+// the same check in ~7 ms:
+//   - the message is still hashed to the curve by @noble/curves (mcl-wasm cannot be given the
+//     suite's domain tag), exactly as the agent hashes it;
+//   - the signature and the key are decoded by mcl, which refuses points off the curve or outside
+//     the prime-order subgroup (order checks are switched on explicitly);
+//   - e(H(m), -pk) · e(sig, g2) = 1 is one two-pair Miller loop and one final exponentiation, with
+//     the lines of -pk and g2 precomputed once per key (a subnet signs every certificate with one).
+// The verdicts are the agent's: test/bls-wasm.test.ts holds both to the same cases.
+import { bls12_381 } from '@noble/curves/bls12-381';
+import * as mcl from 'mcl-wasm';
+
+const SIGNATURE_DST = 'BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_';
+const SIGNATURE_BYTES = 48;
+const PUBLIC_KEY_BYTES = 96;
+/** Keys whose precomputed lines are kept: the NNS root key and a subnet's key or two. */
+const KEYS_KEPT = 4;
+
+interface Pairing {
+  g2: mcl.PrecomputedG2;
+  keys: Map<string, mcl.PrecomputedG2>;
+}
+
+let ready: Promise<Pairing> | undefined;
+
+function pairing(): Promise<Pairing> {
+  ready ??= (async () => {
+    await mcl.init(mcl.BLS12_381);
+    // The IC encodes points as Zcash and Ethereum do (compressed, flag bits in the first byte).
+    mcl.setETHserialization(true);
+    mcl.verifyOrderG1(true);
+    mcl.verifyOrderG2(true);
+    const g2 = new mcl.G2();
+    g2.deserialize(bls12_381.G2.Point.BASE.toBytes(true));
+    return { g2: new mcl.PrecomputedG2(g2), keys: new Map() };
+  })();
+  return ready;
+}
+
+/** The precomputed lines of -pk, or undefined when `pk` is not a valid public key. */
+function negatedKeyLines(state: Pairing, pk: Uint8Array): mcl.PrecomputedG2 | undefined {
+  const id = Buffer.from(pk).toString('hex');
+  const known = state.keys.get(id);
+  if (known) return known;
+  const key = new mcl.G2();
+  try {
+    key.deserialize(pk);
+  } catch {
+    return undefined;
+  }
+  if (key.isZero()) return undefined;
+  if (state.keys.size >= KEYS_KEPT) {
+    const [oldest, lines] = state.keys.entries().next().value!;
+    state.keys.delete(oldest);
+    lines.destroy();
+  }
+  const lines = new mcl.PrecomputedG2(mcl.neg(key));
+  state.keys.set(id, lines);
+  return lines;
+}
+
+/**
+ * Whether `sig` is `pk`'s BLS signature of `msg`, with the same verdicts as the agent's
+ * `blsVerify` (@dfinity/agent, @noble/curves), for Certificate.create's `blsVerify` option.
+ */
+export async function wasmBlsVerify(pk: Uint8Array, sig: Uint8Array, msg: Uint8Array): Promise<boolean> {
+  if (pk.length !== PUBLIC_KEY_BYTES || sig.length !== SIGNATURE_BYTES) return false;
+  const state = await pairing();
+  const keyLines = negatedKeyLines(state, pk);
+  if (!keyLines) return false;
+  const signature = new mcl.G1();
+  try {
+    signature.deserialize(sig);
+  } catch {
+    return false;
+  }
+  if (signature.isZero()) return false;
+  const hashed = new mcl.G1();
+  const { G1 } = bls12_381;
+  hashed.deserialize(G1.Point.fromAffine(G1.hashToCurve(msg, { DST: SIGNATURE_DST }).toAffine()).toBytes(true));
+  return mcl.finalExp(mcl.precomputedMillerLoop2(hashed, keyLines, signature, state.g2)).isOne();
+}
