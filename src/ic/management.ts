@@ -11,6 +11,7 @@ import { AgentvaultError } from '../errors.js';
 import { decodeBlobField } from './blob-reply.js';
 import { memoizedBlsVerify } from './bls-memo.js';
 import { wasmBlsVerify } from './bls-wasm.js';
+import { withNodeRequestIds } from './signing-identity.js';
 import { describeIcError, isTransient } from './errors.js';
 import { managementUpdate } from './update-call.js';
 import { DEFAULT_STOP_TIMEOUT_MS, MAX_SNAPSHOTS, SLICE_BYTES } from './constants.js';
@@ -93,7 +94,7 @@ export class CanisterManagement {
     const { network, identity } = options;
     let agent: HttpAgent;
     try {
-      agent = await HttpAgent.create({ host: network.url, identity, shouldFetchRootKey: network.fetchRootKey });
+      agent = await HttpAgent.create({ host: network.url, identity: withNodeRequestIds(identity), shouldFetchRootKey: network.fetchRootKey });
     } catch (err) {
       throw describeIcError(err, { method: 'connect', url: network.url });
     }
