@@ -218,14 +218,15 @@ export class CanisterManagement {
   /**
    * read_canister_snapshot_data through managementUpdate (update-call.ts) rather than the
    * ic-management actor: the same verified call, with the reply decoded without @dfinity/candid's
-   * copies (blob-reply.ts). The chunk comes back in an ArrayBuffer of its own.
+   * copies (blob-reply.ts). The chunk is a view into the verified reply, not a copy: the backup
+   * pipeline copies every slice into its shared segments anyway.
    */
   async #readSnapshotData(canisterId: string, snapshotId: Uint8Array, kind: Record<string, unknown>): Promise<Buffer> {
     const target = CanisterManagement.principal(canisterId);
     const arg = IDL.encode([READ_SNAPSHOT_DATA_ARGS], [{ canister_id: target, snapshot_id: snapshotId, kind }]);
     return this.#call('read_canister_snapshot_data', canisterId, async () => {
       const chunk = decodeBlobField(await managementUpdate(this.agent, target, 'read_canister_snapshot_data', arg, this.bls.verify), 'chunk');
-      return Buffer.from(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength));
+      return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     }, true);
   }
 
