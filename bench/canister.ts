@@ -3,6 +3,8 @@
 //   1. network alone: the snapshot's heap read in 2 MB slices, 4 in flight, bytes discarded
 //   2. agentvault backup create <canister>: the whole thing (stop, snapshot, start, download,
 //      chunk, hash, compress, encrypt, store)
+//   3. agentvault backup restore latest: back into the same canister (read, decrypt, decompress,
+//      upload in 2 MB slices, load the snapshot, start)
 // The difference says how much the pipeline adds on top of waiting for the network.
 // The emulator signs as a mainnet application subnet does (--nns-delegation): every certificate
 // carries the root key's delegation to the subnet's key, which the agent checks too.
@@ -48,6 +50,9 @@ try {
   const backup = await runner.run(process.execPath, [path.join(root, 'dist', 'cli.js'), 'backup', 'create', info.canisterId, '--network', info.url, '--identity-pem', info.identityPem, '--destination', repo, '--json', '-q'], { env });
   const backupSeconds = (performance.now() - t) / 1000;
   const logical = (JSON.parse(backup.stdout) as { logicalSize: number }).logicalSize;
+  t = performance.now();
+  await runner.run(process.execPath, [path.join(root, 'dist', 'cli.js'), 'backup', 'restore', 'latest', '--destination', repo, '--network', info.url, '--identity-pem', info.identityPem, '-q'], { env });
+  const restoreSeconds = (performance.now() - t) / 1000;
 
   const MB = 1 << 20;
   console.log(`${heapMiB} MiB heap (+8 MiB stable memory) in the replica emulator (certificates with an NNS delegation), ${os.availableParallelism()} cores, node ${process.version}\n`);
@@ -58,6 +63,7 @@ try {
       [
         ['heap download alone (2 MB slices, 4 in flight)', networkSeconds.toFixed(2), (size / MB / networkSeconds).toFixed(0)],
         ['backup create <canister> (everything)', backupSeconds.toFixed(2), (logical / MB / backupSeconds).toFixed(0)],
+        ['backup restore into the canister (everything)', restoreSeconds.toFixed(2), (logical / MB / restoreSeconds).toFixed(0)],
       ],
     ),
   );

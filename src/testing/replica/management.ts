@@ -31,6 +31,7 @@ import { MAX_WASM_CHUNK_BYTES, type CanisterSnapshot, type EmulatedCanister } fr
 import { WASM_PAGE_SIZE } from './content.js';
 import { ErrorCode, ReplicaReject } from './errors.js';
 import type { ReplicaFaults } from './faults.js';
+import { decodeUploadDataArgs } from './upload-args.js';
 import { globalsMatch, inspectWasmModule, InvalidWasmError, type WasmGlobal } from './wasm-module.js';
 
 /** `MAX_SLICE_SIZE_BYTES`: the largest slice one `read_canister_snapshot_data` may return. */
@@ -252,8 +253,15 @@ export class ManagementCanister {
 
   // --- Candid -----------------------------------------------------------------------------------
 
-  /** Candid decoding checks the payload against the method's argument type. */
+  /**
+   * Candid decoding checks the payload against the method's argument type. Uploads, decoded for
+   * routing and ingress checks before they are handled, take a fast path (upload-args.ts).
+   */
   #decodeArg<T>(method: string, arg: Uint8Array): T {
+    if (method === 'upload_canister_snapshot_data') {
+      const upload = decodeUploadDataArgs(arg);
+      if (upload) return upload as T;
+    }
     const func = managementMethods.get(method);
     if (!func) throw new ReplicaReject(ErrorCode.CanisterMethodNotFound, `Management canister has no method '${method}'`);
     try {
