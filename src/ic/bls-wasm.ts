@@ -66,18 +66,26 @@ function hashToG1(msg: Uint8Array): mcl.G1 {
   return mcl.add(fieldElement(u0).mapToG1(), fieldElement(u1).mapToG1());
 }
 
+/**
+ * Whether `bytes` decode into `point` as a point other than the identity. mcl throws on encodings
+ * that are malformed, off the curve, or (order checks on) outside the prime-order subgroup.
+ */
+function decodes(point: mcl.G1 | mcl.G2, bytes: Uint8Array): boolean {
+  try {
+    point.deserialize(bytes);
+  } catch {
+    return false;
+  }
+  return !point.isZero();
+}
+
 /** The precomputed lines of -pk, or undefined when `pk` is not a valid public key. */
 function negatedKeyLines(state: Pairing, pk: Uint8Array): mcl.PrecomputedG2 | undefined {
   const id = Buffer.from(pk).toString('hex');
   const known = state.keys.get(id);
   if (known) return known;
   const key = new mcl.G2();
-  try {
-    key.deserialize(pk);
-  } catch {
-    return undefined;
-  }
-  if (key.isZero()) return undefined;
+  if (!decodes(key, pk)) return undefined;
   if (state.keys.size >= KEYS_KEPT) {
     const [oldest, lines] = state.keys.entries().next().value!;
     state.keys.delete(oldest);
@@ -98,12 +106,7 @@ export async function wasmBlsVerify(pk: Uint8Array, sig: Uint8Array, msg: Uint8A
   const keyLines = negatedKeyLines(state, pk);
   if (!keyLines) return false;
   const signature = new mcl.G1();
-  try {
-    signature.deserialize(sig);
-  } catch {
-    return false;
-  }
-  if (signature.isZero()) return false;
+  if (!decodes(signature, sig)) return false;
   const hashed = hashToG1(msg);
   if (hashed.isZero()) return false;
   return mcl.finalExp(mcl.precomputedMillerLoop2(hashed, keyLines, signature, state.g2)).isOne();
