@@ -9,6 +9,7 @@ import { Principal } from '@dfinity/principal';
 import pRetry from 'p-retry';
 import { AgentvaultError } from '../errors.js';
 import { decodeBlobField } from './blob-reply.js';
+import { encodeWithBlob } from './blob-arg.js';
 import { memoizedBlsVerify } from './bls-memo.js';
 import { wasmBlsVerify } from './bls-wasm.js';
 import { withNodeRequestIds } from './signing-identity.js';
@@ -247,7 +248,7 @@ export class CanisterManagement {
   async uploadSlice(canisterId: string, snapshotId: Uint8Array, region: MemoryRegion | 'wasmChunk', offset: number, bytes: Uint8Array): Promise<void> {
     const target = CanisterManagement.principal(canisterId);
     const kind = region === 'wasmChunk' ? { wasm_chunk: null } : { [REGION_VARIANT[region]]: { offset: BigInt(offset) } };
-    const arg = IDL.encode([UPLOAD_SNAPSHOT_DATA_ARGS], [{ canister_id: target, snapshot_id: snapshotId, kind, chunk: bytes }]);
+    const arg = encodeWithBlob(UPLOAD_SNAPSHOT_DATA_ARGS, { canister_id: target, snapshot_id: snapshotId, kind, chunk: bytes }, 'chunk');
     // Writing the same bytes at the same offset twice is harmless, so uploads are retried.
     await this.#call(
       'upload_canister_snapshot_data',
