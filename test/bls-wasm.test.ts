@@ -3,6 +3,7 @@
 // keys, messages and signatures made with @noble/curves get the same answers from both verifiers,
 // including malformed encodings and points on the curve but outside the prime-order subgroup.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { blsVerify, Cbor, Certificate, type Cert } from '@dfinity/agent';
@@ -172,6 +173,22 @@ describe('wasmBlsVerify', () => {
       assert.equal(await wasmBlsVerify(k, s, msg), false, name);
     }
     assert.equal(await wasmBlsVerify(pk, sig, msg), true, 'and the well-formed pair still verifies');
+  });
+
+  test('where WebAssembly cannot run (node --jitless), the agent\'s own check gives the verdicts', () => {
+    const module = new URL('../src/ic/bls-wasm.ts', import.meta.url).href;
+    const script = `
+      import { wasmBlsVerify } from ${JSON.stringify(module)};
+      const hex = (s) => Uint8Array.from(Buffer.from(s, 'hex'));
+      const key = hex(${JSON.stringify(Buffer.from(HELLO_KEY).toString('hex'))});
+      const sig = hex(${JSON.stringify(Buffer.from(HELLO_SIGNATURE).toString('hex'))});
+      console.log(JSON.stringify({
+        wasm: typeof WebAssembly,
+        hello: await wasmBlsVerify(key, sig, new TextEncoder().encode('hello')),
+        hallo: await wasmBlsVerify(key, sig, new TextEncoder().encode('hallo')),
+      }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--jitless', '--no-warnings', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { wasm: string; hello: boolean; hallo: boolean };
+    assert.deepEqual(out, { wasm: 'undefined', hello: true, hallo: false });
   });
 
   test('more keys than it keeps lines for, in turn, all still verify', async () => {

@@ -12,7 +12,9 @@
 //     the prime-order subgroup (order checks are switched on explicitly);
 //   - e(H(m), -pk) · e(sig, g2) = 1 is one two-pair Miller loop and one final exponentiation, with
 //     the lines of -pk and g2 precomputed once per key (a subnet signs every certificate with one).
-// The verdicts are the agent's: test/bls-wasm.test.ts holds both to the same cases.
+// The verdicts are the agent's: test/bls-wasm.test.ts holds both to the same cases. Where
+// WebAssembly cannot run (node --jitless), the agent's own check is used.
+import { blsVerify } from '@dfinity/agent';
 import { hash_to_field } from '@noble/curves/abstract/hash-to-curve';
 import { bls12_381 } from '@noble/curves/bls12-381';
 import { sha256 } from '@noble/hashes/sha2';
@@ -29,9 +31,10 @@ interface Pairing {
   keys: Map<string, mcl.PrecomputedG2>;
 }
 
-let ready: Promise<Pairing> | undefined;
+let ready: Promise<Pairing | undefined> | undefined;
 
-function pairing(): Promise<Pairing> {
+/** mcl's state, or undefined where WebAssembly cannot run (node --jitless): the agent's check then. */
+function pairing(): Promise<Pairing | undefined> {
   ready ??= (async () => {
     await mcl.init(mcl.BLS12_381);
     // The IC encodes points as Zcash and Ethereum do (compressed, flag bits in the first byte).
@@ -42,7 +45,7 @@ function pairing(): Promise<Pairing> {
     const g2 = new mcl.G2();
     g2.deserialize(bls12_381.G2.Point.BASE.toBytes(true));
     return { g2: new mcl.PrecomputedG2(g2), keys: new Map() };
-  })();
+  })().catch(() => undefined);
   return ready;
 }
 
@@ -103,6 +106,7 @@ function negatedKeyLines(state: Pairing, pk: Uint8Array): mcl.PrecomputedG2 | un
 export async function wasmBlsVerify(pk: Uint8Array, sig: Uint8Array, msg: Uint8Array): Promise<boolean> {
   if (pk.length !== PUBLIC_KEY_BYTES || sig.length !== SIGNATURE_BYTES) return false;
   const state = await pairing();
+  if (!state) return blsVerify(pk, sig, msg);
   const keyLines = negatedKeyLines(state, pk);
   if (!keyLines) return false;
   const signature = new mcl.G1();
