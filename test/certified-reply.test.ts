@@ -17,6 +17,7 @@ import {
   reconstruct,
   type Cert,
   type HashTree,
+  type NodeValue,
   type RequestId,
 } from '@dfinity/agent';
 import { IDL } from '@dfinity/candid';
@@ -41,7 +42,7 @@ function changeLeaf(tree: HashTree, path: Array<Uint8Array | string>, change: (v
   assert.equal(found.status, LookupSubtreeStatus.Found);
   const target = (found as { value: HashTree }).value;
   const walk = (t: HashTree): HashTree => {
-    if (t === target) return [NodeType.Leaf, change((t as [NodeType.Leaf, Uint8Array])[1]) as never];
+    if (t === target) return [NodeType.Leaf, change((t as [NodeType.Leaf, Uint8Array])[1]) as NodeValue];
     if (t[0] === NodeType.Fork) return [NodeType.Fork, walk(t[1]), walk(t[2])];
     if (t[0] === NodeType.Labeled) return [NodeType.Labeled, t[1], walk(t[2])];
     return t;
@@ -94,7 +95,7 @@ for (const nnsDelegation of [false, true]) {
 
     test('leafHash is the hash a leaf contributes to the root, as the agent computes it', async () => {
       for (const value of [new Uint8Array(0), utf8('replied'), randomBytes(100_000)]) {
-        assert.deepEqual(Buffer.from(leafHash(value)), Buffer.from(await reconstruct([NodeType.Leaf, value as never])));
+        assert.deepEqual(Buffer.from(leafHash(value)), Buffer.from(await reconstruct([NodeType.Leaf, value as NodeValue])));
       }
     });
 

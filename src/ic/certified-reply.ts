@@ -17,6 +17,7 @@ import {
   type Cert,
   type HashTree,
   type HttpAgent,
+  type NodeHash,
 } from '@dfinity/agent';
 import type { Principal } from '@dfinity/principal';
 
@@ -30,7 +31,7 @@ export function leafHash(value: Uint8Array): Uint8Array {
 
 /** `tree` with the node `target` (by identity) replaced by a pruned node holding `hash`. */
 function prune(tree: HashTree, target: HashTree, hash: Uint8Array): HashTree {
-  if (tree === target) return [NodeType.Pruned, hash as never];
+  if (tree === target) return [NodeType.Pruned, hash as NodeHash];
   switch (tree[0]) {
     case NodeType.Fork:
       return [NodeType.Fork, prune(tree[1], target, hash), prune(tree[2], target, hash)];
