@@ -31,6 +31,7 @@ import { MAX_WASM_CHUNK_BYTES, type CanisterSnapshot, type EmulatedCanister } fr
 import { WASM_PAGE_SIZE } from './content.js';
 import { ErrorCode, ReplicaReject } from './errors.js';
 import type { ReplicaFaults } from './faults.js';
+import { encodeWithBlob } from '../../ic/blob-arg.js';
 import { decodeUploadDataArgs } from './upload-args.js';
 import { globalsMatch, inspectWasmModule, InvalidWasmError, type WasmGlobal } from './wasm-module.js';
 
@@ -207,8 +208,11 @@ export class ManagementCanister {
       }
       case 'read_canister_snapshot_metadata':
         return this.#reply(method, this.#readMetadata(this.#decodeArg<read_canister_snapshot_metadata_args>(method, arg), caller));
-      case 'read_canister_snapshot_data':
-        return this.#reply(method, { chunk: this.#readData(this.#decodeArg<read_canister_snapshot_data_args>(method, arg), caller) });
+      case 'read_canister_snapshot_data': {
+        // The same bytes as #reply writes, with the 2 MB chunk copied once (blob-arg.ts).
+        const chunk = this.#readData(this.#decodeArg<read_canister_snapshot_data_args>(method, arg), caller);
+        return encodeWithBlob(managementMethods.get(method)!.retTypes[0]!, { chunk }, 'chunk');
+      }
       case 'upload_canister_snapshot_metadata':
         return this.#reply(method, {
           snapshot_id: this.#uploadMetadata(this.#decodeArg<upload_canister_snapshot_metadata_args>(method, arg), caller),
