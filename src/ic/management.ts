@@ -80,7 +80,10 @@ export interface ManagementOptions {
 }
 
 export class CanisterManagement {
-  /** BLS checks for snapshot reads and uploads: the subnet's NNS delegation is verified once, not per slice. */
+  /**
+   * BLS checks for snapshot reads and uploads: the pairing in WebAssembly (bls-wasm.ts), and the
+   * subnet's NNS delegation verified once, not per slice (bls-memo.ts).
+   */
   readonly bls = memoizedBlsVerify(wasmBlsVerify);
 
   private constructor(
@@ -243,7 +246,8 @@ export class CanisterManagement {
 
   /**
    * upload_canister_snapshot_data through managementUpdate, like reads: the delegation's BLS
-   * signature is checked once per run rather than per slice (bls-memo.ts).
+   * signature is checked once per run rather than per slice (bls-memo.ts). The argument is
+   * encoded with the chunk copied once (blob-arg.ts).
    */
   async uploadSlice(canisterId: string, snapshotId: Uint8Array, region: MemoryRegion | 'wasmChunk', offset: number, bytes: Uint8Array): Promise<void> {
     const target = CanisterManagement.principal(canisterId);
