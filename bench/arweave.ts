@@ -22,7 +22,7 @@ import { ArweaveArchive } from '../src/sources/arweave.js';
 import { FileSource } from '../src/sources/file.js';
 import { AR, createWallet } from '../test/helpers/arlocal.js';
 import { writeCanisterImage } from './data.js';
-import { fixed, machine, markdownTable, MB, nonNegativeInt, parseArgs, positiveInt } from './measure.js';
+import { fixed, machine, markdownTable, MB, nonNegativeInt, parseArgs, positiveInt, processCpuSeconds } from './measure.js';
 
 const args = parseArgs(process.argv.slice(2), ['image-mib', 'pack-mib', 'concurrency', 'latency-ms']);
 const imageMiB = positiveInt(args.get('image-mib')?.at(-1), 64, '--image-mib');
@@ -42,8 +42,6 @@ interface Server {
   stop(): Promise<void>;
 }
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
 async function startServer(latencyMs: number): Promise<Server> {
   const child: ChildProcessByStdio<null, Readable, null> = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'arlocal-server.ts'), '--latency-ms', String(latencyMs)], {
     cwd: root,
@@ -57,11 +55,7 @@ async function startServer(latencyMs: number): Promise<Server> {
   return {
     url,
     proxyUrl,
-    cpuSeconds() {
-      // /proc/PID/stat: fields 14 and 15 are utime and stime, after the parenthesised name.
-      const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-    },
+    cpuSeconds: () => processCpuSeconds(child.pid!),
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

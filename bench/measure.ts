@@ -1,7 +1,7 @@
 /** Shared benchmark helpers: run a command measuring wall time and peak RSS, sizes, hashes, tables. */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import fs, { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,14 @@ export interface Measured {
 }
 
 const GNU_TIME = '/usr/bin/time';
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** User + system CPU seconds another running process has used so far (Linux /proc). */
+export function processCpuSeconds(pid: number): number {
+  // /proc/PID/stat: fields 14 and 15 are utime and stime, after the parenthesised name.
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
 
 /** Runs commands one at a time, under GNU time when it is installed (package `time`). */
 export class Runner {
