@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { IDL } from '@dfinity/candid';
-import { candidFieldId, decodeBlobField } from '../src/ic/blob-reply.js';
+import { decodeBlobField } from '../src/ic/blob-reply.js';
+import { candidFieldId } from '../src/ic/candid-reader.js';
 
 const REPLY = IDL.Record({ chunk: IDL.Vec(IDL.Nat8) });
 const uleb = (n: number): number[] => {

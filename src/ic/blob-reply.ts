@@ -4,92 +4,40 @@
 // cost ~20 MB of copies. Any other encoding of the type (other fields, other type-table
 // layouts, anything unexpected) goes to @dfinity/candid, which decodes it or says why not.
 import { IDL } from '@dfinity/candid';
+import { candidFieldId, CandidReader, NAT8, NotThisShape, readHeader, RECORD, VEC } from './candid-reader.js';
 
-const MAGIC = [0x44, 0x49, 0x44, 0x4c]; // "DIDL"
-const NAT8 = -5;
-const VEC = -19;
-const RECORD = -20;
-
-/** Candid's field id: the label's bytes folded as h = h * 223 + byte, mod 2^32. */
-export function candidFieldId(label: string): number {
-  let h = 0;
-  for (const byte of new TextEncoder().encode(label)) h = (Math.imul(h, 223) + byte) >>> 0;
-  return h;
-}
-
-class Reader {
-  at = 0;
-  constructor(readonly bytes: Uint8Array) {}
-
-  /** Unsigned LEB128, up to 2^53 (larger is not a length anything here can have). */
-  uleb(): number | undefined {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      if (this.at >= this.bytes.length || scale > 2 ** 49) return undefined;
-      const byte = this.bytes[this.at++]!;
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 128;
-    }
-  }
-
-  /** Signed LEB128 (type codes and type-table indices), small values only. */
-  sleb(): number | undefined {
-    let value = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.at >= this.bytes.length || shift > 28) return undefined;
-      const byte = this.bytes[this.at++]!;
-      value |= (byte & 0x7f) << shift;
-      shift += 7;
-      if (byte < 0x80) return byte & 0x40 ? value - 2 ** shift : value;
-    }
+/** The reader at the blob's length, or undefined when the message is not the one simple encoding the fast path reads. */
+function atBlob(reply: Uint8Array, field: number): CandidReader | undefined {
+  try {
+    const { reader, table } = readHeader(reply, [VEC, RECORD], 16);
+    if (reader.uleb() !== 1) return undefined;
+    const argType = reader.sleb();
+    const record = argType >= 0 ? table[argType] : undefined;
+    if (record?.op !== RECORD || record.fields.length !== 1 || record.fields[0]!.id !== field) return undefined;
+    const blobType = record.fields[0]!.type;
+    const blob = blobType >= 0 ? table[blobType] : undefined;
+    return blob?.op === VEC && blob.of === NAT8 ? reader : undefined;
+  } catch (error) {
+    if (error instanceof NotThisShape) return undefined;
+    throw error;
   }
 }
-
-type Entry = { kind: 'vec'; of: number } | { kind: 'record'; fields: Array<{ id: number; type: number }> };
 
 /**
  * The blob, or undefined when the message is not the one simple encoding the fast path reads.
  * Throws when it is, but the blob's length does not match the message's.
  */
 function fastPath(reply: Uint8Array, field: number): Uint8Array | undefined {
-  if (reply.length < 4 || MAGIC.some((b, i) => reply[i] !== b)) return undefined;
-  const r = new Reader(reply);
-  r.at = 4;
-  const count = r.uleb();
-  if (count === undefined || count > 16) return undefined;
-  const table: Entry[] = [];
-  for (let i = 0; i < count; i++) {
-    const op = r.sleb();
-    if (op === VEC) {
-      const of = r.sleb();
-      if (of === undefined) return undefined;
-      table.push({ kind: 'vec', of });
-    } else if (op === RECORD) {
-      const n = r.uleb();
-      if (n === undefined || n > 16) return undefined;
-      const fields: Array<{ id: number; type: number }> = [];
-      for (let j = 0; j < n; j++) {
-        const id = r.uleb();
-        const type = r.sleb();
-        if (id === undefined || type === undefined) return undefined;
-        fields.push({ id, type });
-      }
-      table.push({ kind: 'record', fields });
-    } else return undefined;
-  }
-  if (r.uleb() !== 1) return undefined;
-  const argType = r.sleb();
-  const record = argType !== undefined && argType >= 0 ? table[argType] : undefined;
-  if (record?.kind !== 'record' || record.fields.length !== 1 || record.fields[0]!.id !== field) return undefined;
-  const blobType = record.fields[0]!.type;
-  const blob = blobType >= 0 ? table[blobType] : undefined;
-  if (blob?.kind !== 'vec' || blob.of !== NAT8) return undefined;
+  const r = atBlob(reply, field);
+  if (!r) return undefined;
   // The type is the one expected, so the value must be exactly the blob: @dfinity/candid would
   // hand back a short blob from a message cut short.
-  const length = r.uleb();
+  let length: number | undefined;
+  try {
+    length = r.uleb();
+  } catch (error) {
+    if (!(error instanceof NotThisShape)) throw error;
+  }
   if (length === undefined || r.at + length !== reply.length) {
     throw new Error(`a ${reply.length}-byte Candid reply declares a ${length ?? 'malformed'}-byte blob (${length === undefined || r.at + length > reply.length ? 'cut short' : 'bytes left over'})`);
   }
