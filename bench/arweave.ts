@@ -22,7 +22,7 @@ import { ArweaveArchive } from '../src/sources/arweave.js';
 import { FileSource } from '../src/sources/file.js';
 import { AR, createWallet } from '../test/helpers/arlocal.js';
 import { writeCanisterImage } from './data.js';
-import { fixed, machine, markdownTable, MB, nonNegativeInt, parseArgs, positiveInt, processCpuSeconds } from './measure.js';
+import { fixed, machine, markdownTable, MB, nonNegativeInt, ownCpuSeconds, parseArgs, positiveInt, processCpuSeconds } from './measure.js';
 
 const args = parseArgs(process.argv.slice(2), ['image-mib', 'pack-mib', 'concurrency', 'latency-ms']);
 const imageMiB = positiveInt(args.get('image-mib')?.at(-1), 64, '--image-mib');
@@ -64,11 +64,6 @@ async function startServer(latencyMs: number): Promise<Server> {
   };
 }
 
-const cpuNow = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-
 interface Row {
   latencyMs: number;
   concurrency: number;
@@ -102,19 +97,19 @@ try {
         fs.cpSync(base, copy, { recursive: true });
         const repo = await Repository.open(new LocalBackend(copy), { password });
         const client = new GatewayClient(server.proxyUrl);
-        const [cpu0, gw0, t0] = [cpuNow(), server.cpuSeconds(), performance.now()];
+        const [cpu0, gw0, t0] = [ownCpuSeconds(), server.cpuSeconds(), performance.now()];
         const result = await archiveBackup({ repository: repo, backupId, wallet, clients: [client], wait: false, concurrency });
         const seconds = (performance.now() - t0) / 1000;
-        rows.push({ latencyMs, concurrency, packs: result.newPacks, bytes: result.uploadedBytes, seconds, ourCpu: cpuNow() - cpu0, gatewayCpu: server.cpuSeconds() - gw0 });
+        rows.push({ latencyMs, concurrency, packs: result.newPacks, bytes: result.uploadedBytes, seconds, ourCpu: ownCpuSeconds() - cpu0, gatewayCpu: server.cpuSeconds() - gw0 });
         process.stderr.write(`latency ${latencyMs} ms, ${concurrency} in flight: ${fixed(seconds, 2)} s\n`);
 
         if (concurrency === concurrencies.at(-1)) {
           // Mined first, as a restore from Arweave would find it; then downloaded back.
           await fetch(`${server.url}/mine`).then((r) => r.arrayBuffer());
-          const [c1, g1, t1] = [cpuNow(), server.cpuSeconds(), performance.now()];
+          const [c1, g1, t1] = [ownCpuSeconds(), server.cpuSeconds(), performance.now()];
           const archive = await ArweaveArchive.fetch([new GatewayClient(server.proxyUrl)], result.tx);
           const got = await downloadArchive({ archive, path: path.join(work, `download-${latencyMs}`), credentials: { password } });
-          downloads.push({ latencyMs, bytes: got.downloadedBytes, seconds: (performance.now() - t1) / 1000, ourCpu: cpuNow() - c1, gatewayCpu: server.cpuSeconds() - g1 });
+          downloads.push({ latencyMs, bytes: got.downloadedBytes, seconds: (performance.now() - t1) / 1000, ourCpu: ownCpuSeconds() - c1, gatewayCpu: server.cpuSeconds() - g1 });
         }
       } finally {
         await server.stop();

@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { identityFromPem } from '../src/ic/identity.js';
 import { CanisterManagement, SLICE_BYTES } from '../src/ic/management.js';
 import { resolveNetwork } from '../src/ic/network.js';
-import { markdownTable, parseArgs, positiveInt, processCpuSeconds, Runner } from './measure.js';
+import { markdownTable, ownCpuSeconds, parseArgs, positiveInt, processCpuSeconds, Runner } from './measure.js';
 
 const args = parseArgs(process.argv.slice(2), ['heap-mib']);
 const heapMiB = positiveInt(args.get('heap-mib')?.[0], 1024, '--heap-mib');
@@ -35,12 +35,8 @@ try {
   const metadata = await management.readMetadata(info.canisterId, snapshot.id);
   const size = Number(metadata.wasmMemorySize);
   const emulatorCpu = () => processCpuSeconds(replica.pid!);
-  const ourCpu = () => {
-    const { user, system } = process.cpuUsage();
-    return (user + system) / 1e6;
-  };
   let [t, emulator0] = [performance.now(), emulatorCpu()];
-  const cpu0 = ourCpu();
+  const cpu0 = ownCpuSeconds();
   const inFlight: Array<Promise<Buffer>> = [];
   for (let offset = 0; offset < size; offset += SLICE_BYTES) {
     inFlight.push(management.readSlice(info.canisterId, snapshot.id, 'wasmMemory', offset, Math.min(SLICE_BYTES, size - offset)));
@@ -48,7 +44,7 @@ try {
   }
   await Promise.all(inFlight);
   const networkSeconds = (performance.now() - t) / 1000;
-  const download = { ours: ourCpu() - cpu0, emulator: emulatorCpu() - emulator0 };
+  const download = { ours: ownCpuSeconds() - cpu0, emulator: emulatorCpu() - emulator0 };
   await management.deleteSnapshot(info.canisterId, snapshot.id);
 
   const runner = new Runner(work);

@@ -20,6 +20,12 @@ export interface Measured {
 const GNU_TIME = '/usr/bin/time';
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
+/** User + system CPU seconds this process has used so far. */
+export function ownCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 /** User + system CPU seconds another running process has used so far (Linux /proc). */
 export function processCpuSeconds(pid: number): number {
   // /proc/PID/stat: fields 14 and 15 are utime and stime, after the parenthesised name.

@@ -2,7 +2,7 @@
 // computed with node:crypto's SHA-256 instead of @noble/hashes. The agent hashes a call's whole
 // argument in JavaScript at ~115 MB/s, twice per call (once to sign it, once more for the id it
 // returns); for a 2 MB snapshot upload that is ~35 ms, a third of a canister restore's CPU. The
-// signing half is ours to replace (an identity's transformRequest, fast-request-identity.ts).
+// signing half is ours to replace (an identity's transformRequest, signing-identity.ts).
 // The rules are the agent's `hashValue`, value kind by value kind; test/request-id.test.ts holds
 // the two to the same ids.
 import { createHash } from 'node:crypto';
@@ -32,7 +32,7 @@ function hashValue(value: unknown): Uint8Array {
 }
 
 /** The representation-independent hash of a map (fields set to undefined are left out). */
-export function hashOfMap(map: Record<string, unknown>): Uint8Array {
+function hashOfMap(map: Record<string, unknown>): Uint8Array {
   const fields = Object.entries(map)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => [sha256(utf8.encode(key)), hashValue(value)] as const)
