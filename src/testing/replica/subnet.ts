@@ -57,14 +57,7 @@ export class EmulatedSubnet {
       this.root = CertificateSigner.generate();
       // The agent accepts a delegation up to 30 days old: one made at start-up serves the run.
       const timeNs = options.timeNs ?? BigInt(Date.now()) * 1_000_000n;
-      const subnet = [label('subnet'), this.subnetId.toUint8Array()];
-      const certificate = this.root.certify(
-        [
-          { path: [...subnet, label('canister_ranges')], value: this.#rangesCbor() },
-          { path: [...subnet, label('public_key')], value: this.signer.rootKeyDer },
-        ],
-        timeNs,
-      );
+      const certificate = this.root.certify(this.#keyAndRangeLeaves(), timeNs);
       this.signer.delegation = { subnet_id: this.subnetId.toUint8Array(), certificate };
     }
   }
@@ -74,8 +67,13 @@ export class EmulatedSubnet {
     return (this.root ?? this.signer).rootKeyDer;
   }
 
-  #rangesCbor(): Uint8Array {
-    return Cbor.encode([[this.rangeStart.toUint8Array(), this.rangeEnd.toUint8Array()]]);
+  /** The subnet's canister range and public key: what a delegation certifies, and what the subnet's own certificates show. */
+  #keyAndRangeLeaves(): CertifiedLeaf[] {
+    const subnet = [label('subnet'), this.subnetId.toUint8Array()];
+    return [
+      { path: [...subnet, label('canister_ranges')], value: Cbor.encode([[this.rangeStart.toUint8Array(), this.rangeEnd.toUint8Array()]]) },
+      { path: [...subnet, label('public_key')], value: this.signer.rootKeyDer },
+    ];
   }
 
   hostsCanister(id: Principal): boolean {
@@ -93,11 +91,9 @@ export class EmulatedSubnet {
    * `verifyQuerySignatures` needs.
    */
   subnetLeaves(): CertifiedLeaf[] {
-    const subnet = [label('subnet'), this.subnetId.toUint8Array()];
     return [
-      { path: [...subnet, label('canister_ranges')], value: this.#rangesCbor() },
-      { path: [...subnet, label('public_key')], value: this.signer.rootKeyDer },
-      { path: [...subnet, label('node'), this.nodeId.toUint8Array(), label('public_key')], value: this.nodePublicKeyDer },
+      ...this.#keyAndRangeLeaves(),
+      { path: [label('subnet'), this.subnetId.toUint8Array(), label('node'), this.nodeId.toUint8Array(), label('public_key')], value: this.nodePublicKeyDer },
     ];
   }
 
