@@ -14,6 +14,9 @@ export interface Measured {
   peakRssKiB: number | null;
   /** User + system CPU time; null when /usr/bin/time is missing. */
   cpuSeconds: number | null;
+  /** The two parts of cpuSeconds: system time is where this VM's page-cache costs show. */
+  userSeconds: number | null;
+  systemSeconds: number | null;
   stdout: string;
 }
 
@@ -56,10 +59,10 @@ export class Runner {
     });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${code}):\n${stderr.trim()}`);
-    if (!this.hasTime) return { seconds, peakRssKiB: null, cpuSeconds: null, stdout };
+    if (!this.hasTime) return { seconds, peakRssKiB: null, cpuSeconds: null, userSeconds: null, systemSeconds: null, stdout };
     const fields = (await readFile(timeFile, 'utf8')).trim().split('\n').pop()!.split(' ').map(Number);
     await rm(timeFile, { force: true });
-    return { seconds, peakRssKiB: fields[0]!, cpuSeconds: fields[1]! + fields[2]!, stdout };
+    return { seconds, peakRssKiB: fields[0]!, cpuSeconds: fields[1]! + fields[2]!, userSeconds: fields[1]!, systemSeconds: fields[2]!, stdout };
   }
 }
 

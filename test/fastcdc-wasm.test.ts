@@ -111,3 +111,17 @@ test('not final: the chunks the bytes determine, as FastCdc2020.cut gives them u
   assert.deepEqual([...wasm.cutAll(new Uint8Array(0), 0, 0, true)], []);
   assert.throws(() => wasm.cutAll(new Uint8Array(10), 5, 11, true), /start <= end <= 10/);
 });
+
+test('cutParts: bytes in several pieces are chunked as if joined, final or not', () => {
+  const r = rng(91);
+  const params: FastCdcParams = { min: 2048, avg: 8192, max: 65536, normalization: 2, seed: r.seed64() };
+  const wasm = new WasmFastCdc(params);
+  for (let round = 0; round < 30; round++) {
+    const data = mixed(r, r.int(0, 400_000));
+    const cuts = [0, ...Array.from({ length: r.int(0, 4) }, () => r.int(0, data.length)).sort((a, b) => a - b), data.length];
+    const parts = cuts.slice(1).map((end, i) => data.subarray(cuts[i]!, end)); // empty pieces included
+    for (const final of [true, false]) {
+      assert.deepEqual([...wasm.cutParts(parts, final)], [...wasm.cutAll(data, 0, data.length, final)], `round ${round}, final ${final}`);
+    }
+  }
+});

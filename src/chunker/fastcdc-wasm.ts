@@ -2,7 +2,7 @@
  * FastCDC-2020 in WebAssembly (fastcdc.wat): the same chunks as FastCdc2020 (the JavaScript
  * reference, fastcdc.ts), ~2.5x faster. It cuts a whole region per call: the bytes are copied once
  * into the module's memory (a memcpy, ~1% of the scan) and every chunk they determine comes back.
- * The workers chunk with it; the main thread's seam stitching keeps the JavaScript chunker.
+ * The workers chunk with it, and so does the main thread where it stitches their segments.
  */
 import { fastCdcTables, validateFastCdcParams, type FastCdcParams } from './fastcdc.js';
 import { FASTCDC_WASM } from './fastcdc-wasm.generated.js';
@@ -54,7 +54,12 @@ export class WasmFastCdc {
     if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end && end <= data.length)) {
       throw new RangeError(`FastCDC cutAll: need 0 <= start <= end <= ${data.length}, got start=${start} end=${end}`);
     }
-    const length = end - start;
+    return this.cutParts([data.subarray(start, end)], final);
+  }
+
+  /** As cutAll, for bytes that lie in several pieces, one after another: chunked as if joined. */
+  cutParts(parts: readonly Uint8Array[], final: boolean): Int32Array {
+    const length = parts.reduce((n, p) => n + p.length, 0);
     // Every chunk but the last is at least min - 1 bytes (an odd min cuts one byte early).
     const most = Math.floor(length / (this.params.min - 1)) + 2;
     const dataAt = OUTPUT_AT + most * 4 + 7 - ((OUTPUT_AT + most * 4 + 7) % 8);
@@ -63,7 +68,11 @@ export class WasmFastCdc {
     // Positions are compared as signed i32 in places (-1 means none): stay below 2 GiB.
     if (needed > 0x7fff_0000) throw new RangeError(`FastCDC cutAll: ${length} bytes at once is too many`);
     if (memory.buffer.byteLength < needed) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
-    new Uint8Array(memory.buffer, dataAt, length).set(data.subarray(start, end));
+    let at = dataAt;
+    for (const part of parts) {
+      new Uint8Array(memory.buffer, at, part.length).set(part);
+      at += part.length;
+    }
     const count = this.#wasm.cutAll(dataAt, dataAt + length, final ? 1 : 0);
     return new Int32Array(memory.buffer, OUTPUT_AT, count).slice();
   }
