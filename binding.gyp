@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "chunk_cipher",
-      "sources": ["native/chunk-cipher.c"],
+      "target_name": "agentvault_native",
+      "sources": ["native/addon.c", "native/chunk-cipher.c", "native/scrypt.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Werror"]
     }
   ]

@@ -10,7 +10,7 @@
 //
 // Every length comes from JavaScript, and on restore from the repository's index, which may be
 // corrupt: each one is checked against the buffer it indexes before a byte is touched.
-#include <node_api.h>
+#include "addon.h"
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <string.h>
@@ -253,12 +253,11 @@ static napi_value xxh64_of(napi_env env, napi_callback_info info) {
   return result;
 }
 
-NAPI_MODULE_INIT() {
+void chunk_cipher_register(napi_env env, napi_value exports) {
   napi_property_descriptor functions[] = {
       {"sealInPlace", NULL, seal_in_place, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openInPlace", NULL, open_in_place, NULL, NULL, NULL, napi_enumerable, NULL},
       {"xxh64", NULL, xxh64_of, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
-  return exports;
 }

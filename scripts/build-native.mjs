@@ -1,17 +1,17 @@
 #!/usr/bin/env node
-// Builds native/chunk-cipher.c into build/Release/chunk_cipher.node with node-gyp: run by
-// `npm install` and before the tests (`npm run build:native` by hand). It rebuilds only when the
+// Builds native/*.c into build/Release/agentvault_native.node with node-gyp (binding.gyp): run by
+// `npm install` and before the tests (`npm run build:native` by hand). It rebuilds only when a
 // source or binding.gyp is newer than the module. A machine without a C compiler still installs:
-// this prints one warning and agentvault seals and opens chunks with node:crypto instead (slower,
-// the same bytes; src/crypto/chunk-cipher.ts). `--required` makes a failed build an error.
+// this prints one warning, and agentvault does the same work with node:crypto instead (the same
+// bytes, more CPU; src/native.ts). `--required` makes a failed build an error.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const built = path.join(root, 'build', 'Release', 'chunk_cipher.node');
-const sources = [path.join(root, 'native', 'chunk-cipher.c'), path.join(root, 'binding.gyp')];
+const built = path.join(root, 'build', 'Release', 'agentvault_native.node');
+const sources = [...readdirSync(path.join(root, 'native')).map((f) => path.join(root, 'native', f)), path.join(root, 'binding.gyp')];
 const required = process.argv.includes('--required');
 /** Where this Node was installed; its headers (OpenSSL's included) are often there too. */
 const prefix = path.resolve(path.dirname(process.execPath), '..');
@@ -47,7 +47,7 @@ if (!upToDate()) {
   const result = gyp ? spawnSync(process.execPath, [gyp, 'rebuild', ...headerArgs()], { cwd: root, encoding: 'utf8' }) : undefined;
   if (!result || result.status !== 0) {
     const why = !gyp ? 'node-gyp was not found' : (`${result.stderr ?? ''}${result.stdout ?? ''}`.trim().split('\n').slice(-15).join('\n') || `node-gyp exited with ${result.status}`);
-    process.stderr.write(`agentvault: the native chunk cipher was not built, so chunks are sealed with node:crypto (slower, same bytes):\n${why}\n`);
+    process.stderr.write(`agentvault: the native module was not built, so node:crypto does its work (the same bytes, more CPU):\n${why}\n`);
     process.exit(required ? 1 : 0);
   }
 }

@@ -1,9 +1,9 @@
-// The native batch chunk cipher (native/chunk-cipher.c, built by `npm install` with node-gyp):
+// The native batch chunk cipher (native/chunk-cipher.c, in the native module: src/native.ts):
 // AES-256-GCM over a whole batch of chunks in one call, in place, with the xxh64 checksums of the
 // sealed chunks. The same bytes as sealing chunk by chunk with node:crypto, at ~5x the speed for
 // ~8 KiB chunks, where node:crypto's cost per call outweighs the cipher. When the module was not
 // built (no compiler at install) or AGENTVAULT_NATIVE=0, callers take the node:crypto path.
-import { createRequire } from 'node:module';
+import { nativeModule, nativeUnavailable } from '../native.js';
 
 export interface NativeChunkCipher {
   /**
@@ -23,22 +23,8 @@ export interface NativeChunkCipher {
   xxh64(bytes: Uint8Array): bigint;
 }
 
-/** Where the module is, relative to this file in src/crypto/ or dist/crypto/. */
-const MODULE_PATH = '../../build/Release/chunk_cipher.node';
-
-function load(): { cipher?: NativeChunkCipher; reason?: string } {
-  if (process.env['AGENTVAULT_NATIVE'] === '0') return { reason: 'turned off by AGENTVAULT_NATIVE=0' };
-  try {
-    return { cipher: createRequire(import.meta.url)(MODULE_PATH) as NativeChunkCipher };
-  } catch (err) {
-    return { reason: `not built (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
-  }
-}
-
-const loaded = load();
-
 /** The native chunk cipher, or undefined: then seal and open chunks with node:crypto. */
-export const nativeChunkCipher: NativeChunkCipher | undefined = loaded.cipher;
+export const nativeChunkCipher: NativeChunkCipher | undefined = nativeModule;
 
 /** Why the native chunk cipher is not in use, or undefined when it is. */
-export const nativeChunkCipherUnavailable: string | undefined = loaded.reason;
+export const nativeChunkCipherUnavailable: string | undefined = nativeUnavailable;

@@ -1,6 +1,7 @@
 // Password → key. scrypt with parameters stored beside the wrapped key, so they can be raised
 // for new key files without breaking old ones.
 import { randomBytes, scrypt } from 'node:crypto';
+import { nativeModule } from '../native.js';
 
 export interface ScryptParams {
   readonly algorithm: 'scrypt';
@@ -35,9 +36,22 @@ export function deriveKey(password: string, params: ScryptParams): Promise<Buffe
   if (!Number.isInteger(Math.log2(N)) || N < 2 ** MIN_SCRYPT_LOG_N || N > 2 ** 22 || r < 1 || r > 32 || p < 1 || p > 16) {
     return Promise.reject(new Error('key file has unsupported scrypt parameters'));
   }
+  // The native scrypt derives the same key with its 128 MiB in huge pages: ~0.3 s less per command
+  // (native/scrypt.c). Its array is capped at 2 GiB; larger parameters go to node:crypto.
+  if (nativeModule && 128 * N * r <= 2 ** 31) return nativeScrypt(password, params);
   return new Promise((resolve, reject) => {
     scrypt(password.normalize('NFC'), params.salt, 32, { N, r, p, maxmem: 256 * N * r + (1 << 20) }, (err, key) =>
       err ? reject(err) : resolve(key),
     );
   });
+}
+
+async function nativeScrypt(password: string, { salt, N, r, p }: ScryptParams): Promise<Buffer> {
+  // The bytes node:crypto would hash for the string (UTF-8), wiped once derived.
+  const bytes = Buffer.from(password.normalize('NFC'), 'utf8');
+  try {
+    return await nativeModule!.scrypt(bytes, salt, N, r, p, 32);
+  } finally {
+    bytes.fill(0);
+  }
 }
