@@ -7,5 +7,7 @@
 void chunk_cipher_register(napi_env env, napi_value exports);
 // scrypt (scrypt.c)
 void scrypt_register(napi_env env, napi_value exports);
+// zeroRange (zero-range.c)
+void zero_range_register(napi_env env, napi_value exports);
 
 #endif

@@ -1,7 +1,9 @@
 // agentvault's native module (native/*.c, built by `npm install` with node-gyp; see
-// scripts/build-native.mjs). It does, faster, work that node:crypto also does: a batch chunk cipher
-// (crypto/chunk-cipher.ts) and scrypt (crypto/kdf.ts). When it was not built (no C compiler at
-// install) or AGENTVAULT_NATIVE=0, callers take the node:crypto path: the same bytes, more CPU.
+// scripts/build-native.mjs). It does faster what Node also does, slower: a batch chunk cipher
+// (crypto/chunk-cipher.ts) and scrypt (crypto/kdf.ts) that node:crypto has per call, and zeroing a
+// file range without writing it (workers/restore-worker.ts), where Node writes the zeros. When it
+// was not built (no C compiler at install) or AGENTVAULT_NATIVE=0, callers take Node's way: the
+// same bytes, more CPU.
 import { createRequire } from 'node:module';
 import type { NativeChunkCipher } from './crypto/chunk-cipher.js';
 
@@ -11,6 +13,12 @@ export interface NativeModule extends NativeChunkCipher {
    * scrypt derives. The password bytes are copied and the copy wiped; the caller wipes its own.
    */
   scrypt(password: Uint8Array, salt: Uint8Array, N: number, r: number, p: number, keyLength: number): Promise<Buffer>;
+  /**
+   * Makes bytes [offset, offset + length) of an open file read as zeros, allocated but not written
+   * (fallocate FALLOC_FL_ZERO_RANGE). Returns 0, or the errno: EOPNOTSUPP where the file system
+   * cannot (write the zeros instead).
+   */
+  zeroRange(fd: number, offset: number, length: number): number;
 }
 
 /** Where the module is, relative to this file in src/ or dist/. */

@@ -9,12 +9,14 @@
 //    collects the data.
 import { createDecipheriv } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CodecSet, codecByte, codecFromByte } from '../codecs/index.js';
 import { createChunkIdHasher } from '../crypto/chunk-id.js';
 import { xxh64 } from '../crypto/checksum.js';
 import { zeroBlockRuns } from '../backend/zero-blocks.js';
 import { nativeChunkCipher } from '../crypto/chunk-cipher.js';
+import { nativeModule } from '../native.js';
 import { NO_TARGET, REF_FIELDS, type OpenResult, type OpenTask, type RestoreTask, type RestoreWorkerConfig, type WriteResult, type WriteTask } from './restore-protocol.js';
 
 const config = workerData as RestoreWorkerConfig;
@@ -180,15 +182,37 @@ function write(task: WriteTask): WriteResult {
   // which the sink may close on failure while a task is still running).
   const out = fs.openSync(task.target, 'r+');
   try {
-    const runs = task.sparse ? zeroBlockRuns(plain, total, task.position) : [{ start: 0, end: total, hole: false }];
+    // Whole blocks of zeros: left as holes (sparse), or zeroed in place without being written
+    // (dense, where the file system can), or written like the rest.
+    const zeroing = !task.sparse && nativeModule !== undefined && zeroRangeWorks;
+    const runs = task.sparse || zeroing ? zeroBlockRuns(plain, total, task.position) : [{ start: 0, end: total, hole: false }];
     for (const { start, end, hole } of runs) {
-      if (hole) continue;
+      if (hole && (task.sparse || zeroRange(out, task.position + start, end - start))) continue;
       for (let done = start; done < end; ) done += fs.writeSync(out, plain, done, end - done, task.position + done);
     }
   } finally {
     fs.closeSync(out);
   }
   return { ok: true, written: total };
+}
+
+/** False once the target's file system has said it cannot zero a range: from then on zeros are written. */
+let zeroRangeWorks = true;
+
+/**
+ * Zeroes a whole-block range of the file in place (fallocate ZERO_RANGE: allocated, not written):
+ * a dense restore need not fill the page cache with a canister image's zero pages. False when the
+ * file system cannot, and the caller writes them.
+ */
+function zeroRange(fd: number, position: number, length: number): boolean {
+  const errno = nativeModule!.zeroRange(fd, position, length);
+  if (errno === 0) return true;
+  if (errno === os.constants.errno.EOPNOTSUPP || errno === os.constants.errno.ENOSYS || errno === os.constants.errno.EINVAL) {
+    zeroRangeWorks = false;
+    return false;
+  }
+  const name = Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
+  throw Object.assign(new Error(`${name}: cannot zero a range of the restored file`), { code: name, errno: -errno });
 }
 
 type ChunkFailure = { readonly index: number; readonly reason: string };
