@@ -1,9 +1,10 @@
 // WorkerPool (src/workers/pool.ts): every result reaches the task it answers, with more tasks than
-// workers can hold at once (each holds two), and a failing task fails only itself.
+// workers can hold at once (each holds two), and a failing task fails only itself; workers started
+// early (before their configuration is known) serve the next pool like fresh ones.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { WorkerPool, workerScript } from '../src/workers/pool.js';
+import { prestartedWorkers, prestartWorkers, WorkerPool, workerScript } from '../src/workers/pool.js';
 import type { BackupTask, BackupTaskResult, CutHashResult } from '../src/workers/backup-worker.js';
 
 test('many tasks of different sizes at once: each promise gets its own task\'s answer', async (t) => {
@@ -30,4 +31,29 @@ test('many tasks of different sizes at once: each promise gets its own task\'s a
   assert.match(String((bad as PromiseRejectedResult).reason), /start <= end/);
   assert.equal(good.status, 'fulfilled');
   assert.equal((good as PromiseFulfilledResult<CutHashResult>).value.lengths.reduce((a, b) => a + b, 0), 5000);
+});
+
+test('workers started before their configuration are taken by the next pool, configured by message, and answer like fresh ones', async (t) => {
+  const chunker = { min: 256, avg: 1024, max: 8192, normalization: 2, seed: 11n };
+  const config = { chunker, chunkId: 'blake3-keyed' as const, idKey: randomBytes(32), codec: 'zstd' as const, level: 3 };
+  const script = workerScript('backup-worker');
+  const data = new SharedArrayBuffer(300_000);
+  new Uint8Array(data).set(randomBytes(300_000));
+  const cut = (pool: WorkerPool<BackupTask, BackupTaskResult>) =>
+    Promise.all([0, 1, 2, 3, 4, 5].map((i) => pool.run({ kind: 'cut-hash', data, start: i * 1000, end: 300_000, final: true }) as Promise<CutHashResult>));
+
+  prestartWorkers(script, 2);
+  assert.equal(prestartedWorkers(script), 2);
+  // Let them load before their configuration comes, as while a password key is derived.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const early = new WorkerPool<BackupTask, BackupTaskResult>(script, 3, config);
+  t.after(() => early.close());
+  assert.equal(prestartedWorkers(script), 0, 'both were taken (and a third started)');
+  // Tasks sent at once, right behind the configuration: none is lost or run unconfigured.
+  const fromEarly = await cut(early);
+
+  const fresh = new WorkerPool<BackupTask, BackupTaskResult>(script, 2, config);
+  t.after(() => fresh.close());
+  const fromFresh = await cut(fresh);
+  assert.deepEqual(fromEarly.map((r) => [[...r.lengths], Buffer.from(r.ids).toString('hex')]), fromFresh.map((r) => [[...r.lengths], Buffer.from(r.ids).toString('hex')]));
 });

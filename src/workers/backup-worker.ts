@@ -3,12 +3,13 @@
 //   seal:     compress (raw when it does not shrink), encrypt, checksum a batch of chunks
 // Inputs are views of SharedArrayBuffers (no copies); outputs are transferred back.
 import { createCipheriv, randomFillSync } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
+import { serve } from './worker-setup.js';
 import type { FastCdcParams } from '../chunker/fastcdc.js';
 import { WasmFastCdc } from '../chunker/fastcdc-wasm.js';
-import { codecByte, createCodec } from '../codecs/index.js';
+import { codecByte, createCodec, type Codec } from '../codecs/index.js';
 import { SEAL_OVERHEAD } from '../crypto/aead.js';
-import { createChunkIdHasher, type ChunkIdAlgorithm } from '../crypto/chunk-id.js';
+import { createChunkIdHasher, type ChunkIdAlgorithm, type ChunkIdHasher } from '../crypto/chunk-id.js';
 import { xxh64 } from '../crypto/checksum.js';
 import { nativeChunkCipher } from '../crypto/chunk-cipher.js';
 import type { CodecName } from '../types.js';
@@ -64,16 +65,28 @@ export interface SealResult {
 export type BackupTask = CutHashTask | SealTask;
 export type BackupTaskResult = CutHashResult | SealResult;
 
-const config = workerData as BackupWorkerConfig;
+// Set by configure(), before any task (worker-setup.ts).
+let config: BackupWorkerConfig;
 // The WebAssembly chunker: the same cuts as FastCdc2020, ~2.5x faster (fastcdc-wasm.ts).
-const chunker = new WasmFastCdc(config.chunker);
-const hasher = createChunkIdHasher(config.chunkId, config.idKey);
-const codec = createCodec(config.codec, config.level);
-const dataKey = config.dataKey ? Buffer.from(config.dataKey) : undefined;
-
+let chunker: WasmFastCdc;
+let hasher: ChunkIdHasher;
+let codec: Codec;
+let dataKey: Buffer | undefined;
 // All-zero chunks are common in canister memory; their id depends only on their length.
-const zeros = Buffer.alloc(config.chunker.max);
+let zeros: Buffer;
 const zeroIds = new Map<number, Buffer>();
+// Every chunk is compressed into this one buffer, never into a fresh allocation.
+let scratch: Buffer;
+
+function configure(given: BackupWorkerConfig): void {
+  config = given;
+  chunker = new WasmFastCdc(config.chunker);
+  hasher = createChunkIdHasher(config.chunkId, config.idKey);
+  codec = createCodec(config.codec, config.level);
+  dataKey = config.dataKey ? Buffer.from(config.dataKey) : undefined;
+  zeros = Buffer.alloc(config.chunker.max);
+  scratch = Buffer.allocUnsafeSlow(codec.compressBound(config.chunker.max));
+}
 
 function chunkId(view: Buffer): Buffer {
   if (view[0] === 0 && view[view.length - 1] === 0 && view.equals(zeros.subarray(0, view.length))) {
@@ -115,9 +128,6 @@ function nonces(count: number): Buffer {
 
 const aad = Buffer.alloc(37);
 aad.write('AVC1', 0, 'latin1');
-
-// Every chunk is compressed into this one buffer, never into a fresh allocation.
-const scratch = Buffer.allocUnsafeSlow(codec.compressBound(config.chunker.max));
 
 // Without a task's `out`, a batch is sealed into this buffer, reused; only the exact stored bytes
 // are copied out. A fresh buffer per batch cost a page fault per 4 KiB and, freed, fragmented the heap.
@@ -205,7 +215,7 @@ function sealResult(task: SealTask, out: Buffer, at: number, lengths: Int32Array
   return { result: { stored, lengths, codecs, checksums }, transfer: [stored, ...transfer] };
 }
 
-parentPort!.on('message', (task: BackupTask) => {
+serve(configure, (task: BackupTask) => {
   try {
     const { result, transfer } = task.kind === 'cut-hash' ? cutHash(task) : seal(task);
     parentPort!.postMessage({ ok: true, result }, transfer);

@@ -4,6 +4,7 @@
 // promises, so a stage awaits them in its own order (output order is the stage's business).
 import os from 'node:os';
 import { Worker, type TransferListItem } from 'node:worker_threads';
+import type { ConfigureMessage } from './worker-setup.js';
 
 interface Pending<Res> {
   readonly message: unknown;
@@ -35,13 +36,16 @@ export class WorkerPool<Req, Res> {
   #failed: Error | undefined;
   #closed = false;
 
+  /** Workers started early (prestartWorkers) are taken first and configured by message. */
   constructor(
     script: URL,
     readonly size: number,
     workerData: unknown,
   ) {
     for (let i = 0; i < size; i++) {
-      const worker = script.pathname.endsWith('.ts') ? typeScriptWorker(script, workerData) : new Worker(script, { workerData, resourceLimits: WORKER_LIMITS });
+      const early = takePrestarted(script);
+      const worker = early ?? startWorker(script, workerData);
+      if (early) early.postMessage({ kind: 'configure', config: workerData } satisfies ConfigureMessage<unknown>);
       worker.on('message', (msg: { ok: true; result: Res } | { ok: false; error: { message: string; code?: string; name?: string } }) => this.#done(worker, msg));
       worker.on('error', (err) => this.#crash(worker, err));
       worker.on('exit', (code) => {
@@ -115,6 +119,56 @@ export class WorkerPool<Req, Res> {
       }),
     );
   }
+}
+
+function startWorker(script: URL, workerData: unknown): Worker {
+  return script.pathname.endsWith('.ts') ? typeScriptWorker(script, workerData) : new Worker(script, { workerData, resourceLimits: WORKER_LIMITS });
+}
+
+/** Workers started before their configuration was known, by script, not yet taken by a pool. */
+const prestarted = new Map<string, Worker[]>();
+/** Those that failed or exited while waiting: never handed to a pool. */
+const lost = new WeakSet<Worker>();
+
+/**
+ * Starts `count` workers of `script` now, to be configured and used by the next pools of that
+ * script. A worker takes ~0.15 s to start (Node, its modules, WebAssembly), which the CLI
+ * overlaps with deriving the password key (scrypt) instead of waiting for both in turn. Waiting
+ * workers keep no process alive; one that fails is discarded and replaced by a new one.
+ */
+export function prestartWorkers(script: URL, count: number): void {
+  const waiting = prestarted.get(script.href) ?? [];
+  while (waiting.length < count) {
+    const worker = startWorker(script, undefined);
+    worker.unref();
+    const discard = () => lost.add(worker);
+    worker.once('error', discard);
+    worker.once('exit', discard);
+    waiting.push(worker);
+  }
+  prestarted.set(script.href, waiting);
+}
+
+/** As many workers as backup() and restore() start by default (none on one core). */
+export function prestartDefaultWorkers(script: URL): void {
+  if (os.availableParallelism() >= 2) prestartWorkers(script, defaultWorkerCount());
+}
+
+/** How many started workers of `script` wait for a pool. */
+export function prestartedWorkers(script: URL): number {
+  return (prestarted.get(script.href) ?? []).filter((w) => !lost.has(w)).length;
+}
+
+function takePrestarted(script: URL): Worker | undefined {
+  const waiting = prestarted.get(script.href);
+  for (let worker = waiting?.shift(); worker; worker = waiting?.shift()) {
+    if (!lost.has(worker)) {
+      worker.removeAllListeners();
+      return worker;
+    }
+    void worker.terminate();
+  }
+  return undefined;
 }
 
 /** The URL of a worker module in this directory, as .ts under tsx (tests) or .js when built. */

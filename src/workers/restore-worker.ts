@@ -10,17 +10,21 @@
 import { createDecipheriv } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
+import { serve } from './worker-setup.js';
 import { CodecSet, codecByte, codecFromByte } from '../codecs/index.js';
-import { createChunkIdHasher } from '../crypto/chunk-id.js';
+import { createChunkIdHasher, type ChunkIdHasher } from '../crypto/chunk-id.js';
 import { xxh64 } from '../crypto/checksum.js';
 import { zeroBlockRuns } from '../backend/zero-blocks.js';
 import { nativeChunkCipher } from '../crypto/chunk-cipher.js';
 import { nativeModule } from '../native.js';
 import { NO_TARGET, REF_FIELDS, type OpenResult, type OpenTask, type RestoreTask, type RestoreWorkerConfig, type WriteResult, type WriteTask } from './restore-protocol.js';
 
-const config = workerData as RestoreWorkerConfig;
-const hasher = createChunkIdHasher(config.chunkId, config.idKey);
+// Set by configure(), before any task (worker-setup.ts).
+let hasher: ChunkIdHasher;
+function configure(config: RestoreWorkerConfig): void {
+  hasher = createChunkIdHasher(config.chunkId, config.idKey);
+}
 const codecs = new CodecSet();
 const aad = Buffer.alloc(37);
 aad.write('AVC1', 0, 'latin1');
@@ -287,7 +291,7 @@ function idOf(task: WriteTask, j: number): Buffer {
   return Buffer.from(task.ids.buffer, task.ids.byteOffset + j * 32, 32);
 }
 
-parentPort!.on('message', (task: RestoreTask) => {
+serve(configure, (task: RestoreTask) => {
   try {
     if (task.kind === 'write') parentPort!.postMessage({ ok: true, result: write(task) });
     else {

@@ -1,5 +1,6 @@
 // agentvault backup create --file <path> | --stdin [--name n] | --project <path>
 import { backup } from '../../backup.js';
+import { prestartDefaultWorkers, workerScript } from '../../workers/pool.js';
 import { isCodecName } from '../../codecs/index.js';
 import { AgentvaultError, UsageError } from '../../errors.js';
 import type { Manifest } from '../../repository/manifest.js';
@@ -99,6 +100,8 @@ async function backupOne(ctx: CommandContext, canister: string | undefined): Pro
     return;
   }
 
+  // The worker threads start while the password key is derived (scrypt), not after it.
+  prestartDefaultWorkers(workerScript('backup-worker'));
   const { repository, created } = await ctx.openOrCreateRepository(await repositoryInitOptions(ctx));
   archiving?.check(repository);
   const progress = new ProgressDisplay('backup', process.stderr, ctx.showProgress);

@@ -1,4 +1,5 @@
 // agentvault backup restore <backup-id> [--target <path> | --stdout] [--verify] [--dry-run] [--force]
+import { prestartDefaultWorkers, workerScript } from '../../workers/pool.js';
 import { AgentvaultError, UsageError } from '../../errors.js';
 import type { ChunkIndex } from '../../repository/chunk-index.js';
 import { chunkRefs, type ManifestEntry } from '../../repository/manifest.js';
@@ -60,6 +61,8 @@ async function backupRestore(ctx: CommandContext, ref?: string): Promise<void> {
     throw new UsageError('give one destination: --target, --stdout, --to-snapshot-dir or --canister');
   }
 
+  // The worker threads start while the password key is derived (scrypt), not after it.
+  if (!dryRun) prestartDefaultWorkers(workerScript('restore-worker'));
   const repository = await ctx.openRepository();
   const filter = opts.string('source');
   const id = await repository.resolveBackupId(ref, filter !== undefined ? { sourceName: filter } : {});
