@@ -11,7 +11,7 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 const built = path.join(root, 'build', 'Release', 'agentvault_native.node');
-const sources = [...readdirSync(path.join(root, 'native')).map((f) => path.join(root, 'native', f)), path.join(root, 'binding.gyp')];
+const sources = [...readdirSync(path.join(root, 'native')).filter((f) => /\.[ch]$/.test(f)).map((f) => path.join(root, 'native', f)), path.join(root, 'binding.gyp')];
 const required = process.argv.includes('--required');
 /** Where this Node was installed; its headers (OpenSSL's included) are often there too. */
 const prefix = path.resolve(path.dirname(process.execPath), '..');
