@@ -1,7 +1,7 @@
 // Zeroing file ranges without writing them (native/zero-range.c), and the dense restores that use
 // it for whole blocks of zeros: the content is the same, the file stays allocated (no holes, unlike
 // --sparse), the zeroed blocks are unwritten extents (filefrag says so), and a file ending in zeros
-// gets its full length.
+// gets its full length; where the file system cannot (tmpfs), the zeros are written instead.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -86,4 +86,31 @@ test('a dense restore zeroes whole zero blocks in place: same bytes, no holes, u
   assert.equal(stat.size, data.length);
   assert.ok(stat.blocks * 512 >= stat.size, 'a dense restore leaves no holes');
   assert.ok(unwrittenExtents(target) >= 1, 'zero blocks were zeroed in place, not written');
+});
+
+test('where the file system cannot zero a range (tmpfs: EOPNOTSUPP), a dense restore writes the zeros: same bytes, no holes', async (t) => {
+  native();
+  // /dev/shm is tmpfs, which has no FALLOC_FL_ZERO_RANGE: the restore worker's fallback.
+  const shm = fs.mkdtempSync(path.join('/dev/shm', 'agentvault-test-'));
+  t.after(() => fs.rmSync(shm, { recursive: true, force: true }));
+  const probe = path.join(shm, 'probe');
+  fs.writeFileSync(probe, Buffer.alloc(8192, 1));
+  const fd = fs.openSync(probe, 'r+');
+  try {
+    assert.equal(native().zeroRange(fd, 0, 4096), os.constants.errno.EOPNOTSUPP, 'tmpfs answers EOPNOTSUPP (the premise of this test)');
+  } finally {
+    fs.closeSync(fd);
+  }
+  assert.ok(fs.readFileSync(probe).equals(Buffer.alloc(8192, 1)), 'a refused zeroRange changes nothing');
+
+  const dir = tempDir(t);
+  const repository = await Repository.init(new LocalBackend(path.join(dir, 'repo')), { encryption: 'aes-256-gcm', password: 'pw' });
+  const data = Buffer.concat([seededBytes(1 << 20, 5), Buffer.alloc(2 << 20), seededBytes(300_001, 6), Buffer.alloc(1 << 20)]);
+  const { manifest } = await backup({ repository, source: bufferSource(data, 'heap'), workers: 2 });
+  const target = path.join(shm, 'out.bin');
+  await restore({ repository, manifest, sink: new FileSink(target), workers: 2 });
+  assert.ok(fs.readFileSync(target).equals(data), 'restored bytes differ');
+  const stat = fs.statSync(target);
+  assert.equal(stat.size, data.length);
+  assert.ok(stat.blocks * 512 >= stat.size, 'the zeros were written: no holes');
 });
