@@ -68,22 +68,27 @@ test('zeroRange past the end lengthens the file; a bad descriptor is an errno, b
   assert.throws(() => native().zeroRange('3' as unknown as number, 0, 4096), TypeError);
 });
 
+/** Backs `data` up and restores it densely to `target` through the workers; checks bytes and length. */
+async function restoredDensely(t: Parameters<typeof tempDir>[0], data: Buffer, target: string): Promise<fs.Stats> {
+  const repository = await Repository.init(new LocalBackend(path.join(tempDir(t), 'repo')), { encryption: 'aes-256-gcm', password: 'pw' });
+  const { manifest } = await backup({ repository, source: bufferSource(data, 'heap'), workers: 2 });
+  await restore({ repository, manifest, sink: new FileSink(target), workers: 2 });
+  assert.ok(fs.readFileSync(target).equals(data), 'restored bytes differ');
+  const stat = fs.statSync(target);
+  assert.equal(stat.size, data.length);
+  return stat;
+}
+
 test('a dense restore zeroes whole zero blocks in place: same bytes, no holes, unwritten extents, full length', async (t) => {
   native();
-  const dir = tempDir(t);
-  const repository = await Repository.init(new LocalBackend(path.join(dir, 'repo')), { encryption: 'aes-256-gcm', password: 'pw' });
   const text = Buffer.from('{"id":1,"owner":"alice","balance":42}\n'.repeat(20_000));
   // Zeros at the start, between data, and at the very end, to a whole block: there nothing is
   // written at all, and only the zeroing gives the file its length.
   const body = Buffer.concat([Buffer.alloc(300_000), seededBytes(3 << 20, 1), Buffer.alloc(1 << 20), text, seededBytes(100_003, 2)]);
   const data = Buffer.concat([body, Buffer.alloc((2 << 20) + 4096 - (body.length % 4096))]);
   assert.equal(data.length % 4096, 0);
-  const { manifest } = await backup({ repository, source: bufferSource(data, 'heap'), workers: 2 });
-  const target = path.join(dir, 'out.bin');
-  await restore({ repository, manifest, sink: new FileSink(target), workers: 2 });
-  assert.ok(fs.readFileSync(target).equals(data), 'restored bytes differ');
-  const stat = fs.statSync(target);
-  assert.equal(stat.size, data.length);
+  const target = path.join(tempDir(t), 'out.bin');
+  const stat = await restoredDensely(t, data, target);
   assert.ok(stat.blocks * 512 >= stat.size, 'a dense restore leaves no holes');
   assert.ok(unwrittenExtents(target) >= 1, 'zero blocks were zeroed in place, not written');
 });
@@ -103,14 +108,7 @@ test('where the file system cannot zero a range (tmpfs: EOPNOTSUPP), a dense res
   }
   assert.ok(fs.readFileSync(probe).equals(Buffer.alloc(8192, 1)), 'a refused zeroRange changes nothing');
 
-  const dir = tempDir(t);
-  const repository = await Repository.init(new LocalBackend(path.join(dir, 'repo')), { encryption: 'aes-256-gcm', password: 'pw' });
   const data = Buffer.concat([seededBytes(1 << 20, 5), Buffer.alloc(2 << 20), seededBytes(300_001, 6), Buffer.alloc(1 << 20)]);
-  const { manifest } = await backup({ repository, source: bufferSource(data, 'heap'), workers: 2 });
-  const target = path.join(shm, 'out.bin');
-  await restore({ repository, manifest, sink: new FileSink(target), workers: 2 });
-  assert.ok(fs.readFileSync(target).equals(data), 'restored bytes differ');
-  const stat = fs.statSync(target);
-  assert.equal(stat.size, data.length);
+  const stat = await restoredDensely(t, data, path.join(shm, 'out.bin'));
   assert.ok(stat.blocks * 512 >= stat.size, 'the zeros were written: no holes');
 });
