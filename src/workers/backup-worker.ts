@@ -3,7 +3,6 @@
 //   seal:     compress (raw when it does not shrink), encrypt, checksum a batch of chunks
 // Inputs are views of SharedArrayBuffers (no copies); outputs are transferred back.
 import { createCipheriv, randomFillSync } from 'node:crypto';
-import { parentPort } from 'node:worker_threads';
 import { serve } from './worker-setup.js';
 import type { FastCdcParams } from '../chunker/fastcdc.js';
 import { WasmFastCdc } from '../chunker/fastcdc-wasm.js';
@@ -215,12 +214,4 @@ function sealResult(task: SealTask, out: Buffer, at: number, lengths: Int32Array
   return { result: { stored, lengths, codecs, checksums }, transfer: [stored, ...transfer] };
 }
 
-serve(configure, (task: BackupTask) => {
-  try {
-    const { result, transfer } = task.kind === 'cut-hash' ? cutHash(task) : seal(task);
-    parentPort!.postMessage({ ok: true, result }, transfer);
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    parentPort!.postMessage({ ok: false, error: { message: e.message, name: e.name, ...(e.code ? { code: e.code } : {}) } });
-  }
-});
+serve(configure, (task: BackupTask) => (task.kind === 'cut-hash' ? cutHash(task) : seal(task)));

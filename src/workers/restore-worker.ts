@@ -10,7 +10,7 @@
 import { createDecipheriv } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { parentPort } from 'node:worker_threads';
+import { getSystemErrorName } from 'node:util';
 import { serve } from './worker-setup.js';
 import { CodecSet, codecByte, codecFromByte } from '../codecs/index.js';
 import { createChunkIdHasher, type ChunkIdHasher } from '../crypto/chunk-id.js';
@@ -215,7 +215,7 @@ function zeroRange(fd: number, position: number, length: number): boolean {
     zeroRangeWorks = false;
     return false;
   }
-  const name = Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
+  const name = getSystemErrorName(-errno);
   throw Object.assign(new Error(`${name}: cannot zero a range of the restored file`), { code: name, errno: -errno });
 }
 
@@ -291,15 +291,4 @@ function idOf(task: WriteTask, j: number): Buffer {
   return Buffer.from(task.ids.buffer, task.ids.byteOffset + j * 32, 32);
 }
 
-serve(configure, (task: RestoreTask) => {
-  try {
-    if (task.kind === 'write') parentPort!.postMessage({ ok: true, result: write(task) });
-    else {
-      const { result, transfer } = open(task);
-      parentPort!.postMessage({ ok: true, result }, transfer);
-    }
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    parentPort!.postMessage({ ok: false, error: { message: e.message, name: e.name, ...(e.code ? { code: e.code } : {}) } });
-  }
-});
+serve(configure, (task: RestoreTask) => (task.kind === 'write' ? { result: write(task) } : open(task)));
