@@ -314,14 +314,17 @@ export class ParallelBackupStage extends Transform {
       // out of step). A short window first: the seam's bytes are copied to be chunked.
       const syncAt = (cutEnd: number) => starts.has(cutEnd - carryLength + segment.start);
       let seam: SequentialChunks | undefined;
+      let reachedEnd = false;
       for (const maxChunks of SEAM_WINDOWS) {
         const windowEnd = Math.min(segment.end, segment.start + maxChunks * this.options.chunker.max);
-        seam = this.#sequential([...carried, { ...segment, end: windowEnd }], final && windowEnd === segment.end, syncAt, windowEnd === segment.end);
-        if (seam.syncedAt !== undefined || windowEnd === segment.end) break;
+        reachedEnd = windowEnd === segment.end;
+        seam = this.#sequential([...carried, { ...segment, end: windowEnd }], final && reachedEnd, syncAt, reachedEnd);
+        if (seam.syncedAt !== undefined || reachedEnd) break;
       }
       if (seam?.syncedAt === undefined) {
-        // No sync near the seam (rare): chunk the whole segment on this thread.
-        const all = this.#sequential([...carried, segment], final, () => false, true);
+        // No sync near the seam (rare): the whole segment is chunked on this thread (it was already,
+        // when the last window reached the segment's end).
+        const all = reachedEnd ? seam! : this.#sequential([...carried, segment], final, () => false, true);
         entry.carry = all.rest;
         // The segment's second hold is for its unchunked tail: kept while the new carry is in it.
         if (!all.rest.some((r) => r.data === segment.data)) this.#release(segment.data);
