@@ -71,49 +71,13 @@ static uint64_t xxh64(const uint8_t *p, size_t len) {
   return h;
 }
 
-// ---- argument helpers: each returns 0 and throws on a wrong argument ----
-
-typedef struct {
-  uint8_t *data;
-  size_t length;  // in elements
-} View;
-
-static int throw_range(napi_env env, const char *message) {
-  napi_throw_range_error(env, NULL, message);
-  return 0;
-}
-
-static napi_value fail_range(napi_env env, const char *message) {
-  napi_throw_range_error(env, NULL, message);
-  return NULL;
-}
-
-static int typed_array(napi_env env, napi_value value, napi_typedarray_type want, const char *what, View *out) {
-  bool is_typed = false;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) {
-    napi_throw_type_error(env, NULL, what);
-    return 0;
-  }
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok || type != want) {
-    napi_throw_type_error(env, NULL, what);
-    return 0;
-  }
-  out->data = data;
-  out->length = length;
-  return 1;
-}
-
-static int bytes(napi_env env, napi_value value, const char *what, View *out) {
-  return typed_array(env, value, napi_uint8_array, what, out);
-}
-
 static int cipher_for(napi_env env, napi_value key_value, int encrypt, EVP_CIPHER_CTX **ctx) {
   View key;
   if (!bytes(env, key_value, "key must be a Uint8Array", &key)) return 0;
-  if (key.length != 32) return throw_range(env, "key must be 32 bytes");
+  if (key.length != 32) {
+    fail_range(env, "key must be 32 bytes");
+    return 0;
+  }
   *ctx = EVP_CIPHER_CTX_new();
   if (!*ctx || EVP_CipherInit_ex(*ctx, EVP_aes_256_gcm(), NULL, key.data, NULL, encrypt) != 1) {
     if (*ctx) EVP_CIPHER_CTX_free(*ctx);

@@ -162,16 +162,6 @@ static void settle(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
-static napi_value fail(napi_env env, const char *message) {
-  napi_throw_range_error(env, NULL, message);
-  return NULL;
-}
-
-static napi_value fail_type(napi_env env, const char *message) {
-  napi_throw_type_error(env, NULL, message);
-  return NULL;
-}
-
 static int uint32_arg(napi_env env, napi_value value, uint32_t *out) {
   return napi_get_value_uint32(env, value, out) == napi_ok;
 }
@@ -181,18 +171,13 @@ static int uint32_arg(napi_env env, napi_value value, uint32_t *out) {
 static napi_value scrypt_async(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6) return fail(env, "scrypt takes 6 arguments");
-  void *password, *salt;
-  size_t password_length, salt_length;
-  bool is_typed;
-  napi_typedarray_type type;
-  for (int i = 0; i < 2; i++) {
-    if (napi_is_typedarray(env, argv[i], &is_typed) != napi_ok || !is_typed) return fail_type(env, "scrypt: password and salt must be Uint8Arrays");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6) return fail_range(env, "scrypt takes 6 arguments");
+  View password, salt;
+  if (!bytes(env, argv[0], "scrypt: password and salt must be Uint8Arrays", &password) ||
+      !bytes(env, argv[1], "scrypt: password and salt must be Uint8Arrays", &salt)) {
+    return NULL;
   }
-  napi_get_typedarray_info(env, argv[0], &type, &password_length, &password, NULL, NULL);
-  if (type != napi_uint8_array) return fail_type(env, "scrypt: password and salt must be Uint8Arrays");
-  napi_get_typedarray_info(env, argv[1], &type, &salt_length, &salt, NULL, NULL);
-  if (type != napi_uint8_array) return fail_type(env, "scrypt: password and salt must be Uint8Arrays");
+  const size_t password_length = password.length, salt_length = salt.length;
   uint32_t n, r, p, key_length;
   if (!uint32_arg(env, argv[2], &n) || !uint32_arg(env, argv[3], &r) || !uint32_arg(env, argv[4], &p) || !uint32_arg(env, argv[5], &key_length)) {
     return fail_type(env, "scrypt: N, r, p and the key length must be numbers");
@@ -200,18 +185,18 @@ static napi_value scrypt_async(napi_env env, napi_callback_info info) {
   // The bounds kdf.ts accepts, and an array of at most 2 GiB.
   if (n < 2 || (n & (n - 1)) != 0 || r < 1 || r > 32 || p < 1 || p > 16 || key_length < 1 || key_length > 64 ||
       (uint64_t)n * 128 * r > ((uint64_t)2 << 30) || password_length > (1u << 20) || salt_length > (1u << 20)) {
-    return fail(env, "scrypt: parameters out of range");
+    return fail_range(env, "scrypt: parameters out of range");
   }
   ScryptJob *job = calloc(1, sizeof *job);
-  if (!job) return fail(env, "scrypt: out of memory");
+  if (!job) return fail_range(env, "scrypt: out of memory");
   job->password = malloc(password_length ? password_length : 1);
   job->salt = malloc(salt_length ? salt_length : 1);
   if (!job->password || !job->salt) {
     free(job->password), free(job->salt), free(job);
-    return fail(env, "scrypt: out of memory");
+    return fail_range(env, "scrypt: out of memory");
   }
-  memcpy(job->password, password, password_length);
-  memcpy(job->salt, salt, salt_length);
+  memcpy(job->password, password.data, password_length);
+  memcpy(job->salt, salt.data, salt_length);
   job->password_length = password_length;
   job->salt_length = salt_length;
   job->n = n, job->r = r, job->p = p, job->key_length = key_length;

@@ -20,12 +20,10 @@ static napi_value zero_range(napi_env env, napi_callback_info info) {
   int64_t offset, length;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
       napi_get_value_int64(env, argv[1], &offset) != napi_ok || napi_get_value_int64(env, argv[2], &length) != napi_ok) {
-    napi_throw_type_error(env, NULL, "zeroRange takes a file descriptor, an offset and a length");
-    return NULL;
+    return fail_type(env, "zeroRange takes a file descriptor, an offset and a length");
   }
   if (fd < 0 || offset < 0 || length <= 0) {
-    napi_throw_range_error(env, NULL, "zeroRange: a negative descriptor or offset, or an empty range");
-    return NULL;
+    return fail_range(env, "zeroRange: a negative descriptor or offset, or an empty range");
   }
   int result = 0;
 #ifdef __linux__
