@@ -7,15 +7,10 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import path from 'node:path';
 import { test } from 'node:test';
 import { deriveKey, type ScryptParams } from '../src/crypto/kdf.js';
-import { nativeModule, nativeUnavailable, type NativeModule } from '../src/native.js';
-
-function native(): NativeModule {
-  assert.ok(nativeModule, `the native module is not loaded: ${nativeUnavailable} (npm install builds it; npm run build:native)`);
-  return nativeModule;
-}
+import { loadedNativeModule } from './helpers/native.js';
 
 test('RFC 7914 test vectors', async () => {
-  const scrypt = native().scrypt;
+  const scrypt = loadedNativeModule().scrypt;
   // §12, the first vector in full; the others as node:crypto (OpenSSL) derives them.
   assert.equal(
     (await scrypt(Buffer.alloc(0), Buffer.alloc(0), 16, 1, 1, 64)).toString('hex'),
@@ -31,7 +26,7 @@ test('RFC 7914 test vectors', async () => {
 });
 
 test('the native scrypt equals node:crypto on random passwords, salts and parameters', async () => {
-  const scrypt = native().scrypt;
+  const scrypt = loadedNativeModule().scrypt;
   for (let i = 0; i < 12; i++) {
     const password = randomBytes(i * 7);
     const salt = randomBytes(1 + i * 3);
@@ -45,7 +40,7 @@ test('the native scrypt equals node:crypto on random passwords, salts and parame
 });
 
 test('the native scrypt refuses parameters out of range', () => {
-  const scrypt = native().scrypt;
+  const scrypt = loadedNativeModule().scrypt;
   const bytes = Buffer.from('x');
   for (const [N, r, p, length] of [
     [1000, 8, 1, 32], // not a power of two
@@ -64,7 +59,7 @@ test('the native scrypt refuses parameters out of range', () => {
 });
 
 test('deriveKey: the key node:crypto derives from the NFC password, with or without the native module', async () => {
-  native();
+  loadedNativeModule();
   const params: ScryptParams = { algorithm: 'scrypt', N: 1024, r: 8, p: 1, salt: randomBytes(16) };
   const composed = 'caf\u00e9 \u{1f511}';
   const decomposed = 'cafe\u0301 \u{1f511}';

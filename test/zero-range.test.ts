@@ -10,19 +10,14 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { LocalBackend } from '../src/backend/local.js';
 import { backup } from '../src/backup.js';
-import { nativeModule, nativeUnavailable, type NativeModule } from '../src/native.js';
 import { Repository } from '../src/repository/repository.js';
 import { restore } from '../src/restore.js';
 import { FileSink } from '../src/sinks/files.js';
 import { bufferSource } from './helpers/pipeline.js';
 import { seededBytes, tempDir } from './helpers/tmp.js';
+import { loadedNativeModule } from './helpers/native.js';
 
 process.env.AGENTVAULT_SCRYPT_LOG_N ??= '12';
-
-function native(): NativeModule {
-  assert.ok(nativeModule, `the native module is not loaded: ${nativeUnavailable} (npm install builds it; npm run build:native)`);
-  return nativeModule;
-}
 
 /** filefrag -v's extents with the "unwritten" flag: ranges the file system knows read as zeros. */
 function unwrittenExtents(file: string): number {
@@ -37,7 +32,7 @@ test('zeroRange: the range reads as zeros, stays allocated, and the rest is unto
   fs.writeFileSync(file, data);
   const fd = fs.openSync(file, 'r+');
   try {
-    assert.equal(native().zeroRange(fd, 8192, 16384), 0, 'the test file system (ext4 here) zeroes ranges');
+    assert.equal(loadedNativeModule().zeroRange(fd, 8192, 16384), 0, 'the test file system (ext4 here) zeroes ranges');
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -56,16 +51,16 @@ test('zeroRange past the end lengthens the file; a bad descriptor is an errno, b
   fs.writeFileSync(file, Buffer.alloc(4096, 7));
   const fd = fs.openSync(file, 'r+');
   try {
-    assert.equal(native().zeroRange(fd, 4096, 1 << 20), 0);
+    assert.equal(loadedNativeModule().zeroRange(fd, 4096, 1 << 20), 0);
   } finally {
     fs.closeSync(fd);
   }
   assert.equal(fs.statSync(file).size, 4096 + (1 << 20));
-  assert.equal(native().zeroRange(fd, 0, 4096), os.constants.errno.EBADF, 'the closed descriptor');
-  assert.throws(() => native().zeroRange(-1, 0, 4096), RangeError);
-  assert.throws(() => native().zeroRange(3, -1, 4096), RangeError);
-  assert.throws(() => native().zeroRange(3, 0, 0), RangeError);
-  assert.throws(() => native().zeroRange('3' as unknown as number, 0, 4096), TypeError);
+  assert.equal(loadedNativeModule().zeroRange(fd, 0, 4096), os.constants.errno.EBADF, 'the closed descriptor');
+  assert.throws(() => loadedNativeModule().zeroRange(-1, 0, 4096), RangeError);
+  assert.throws(() => loadedNativeModule().zeroRange(3, -1, 4096), RangeError);
+  assert.throws(() => loadedNativeModule().zeroRange(3, 0, 0), RangeError);
+  assert.throws(() => loadedNativeModule().zeroRange('3' as unknown as number, 0, 4096), TypeError);
 });
 
 /** Backs `data` up and restores it densely to `target` through the workers; checks bytes and length. */
@@ -80,7 +75,7 @@ async function restoredDensely(t: Parameters<typeof tempDir>[0], data: Buffer, t
 }
 
 test('a dense restore zeroes whole zero blocks in place: same bytes, no holes, unwritten extents, full length', async (t) => {
-  native();
+  loadedNativeModule();
   const text = Buffer.from('{"id":1,"owner":"alice","balance":42}\n'.repeat(20_000));
   // Zeros at the start, between data, and at the very end, to a whole block: there nothing is
   // written at all, and only the zeroing gives the file its length.
@@ -94,7 +89,7 @@ test('a dense restore zeroes whole zero blocks in place: same bytes, no holes, u
 });
 
 test('where the file system cannot zero a range (tmpfs: EOPNOTSUPP), a dense restore writes the zeros: same bytes, no holes', async (t) => {
-  native();
+  loadedNativeModule();
   // /dev/shm is tmpfs, which has no FALLOC_FL_ZERO_RANGE: the restore worker's fallback.
   const shm = fs.mkdtempSync(path.join('/dev/shm', 'agentvault-test-'));
   t.after(() => fs.rmSync(shm, { recursive: true, force: true }));
@@ -102,7 +97,7 @@ test('where the file system cannot zero a range (tmpfs: EOPNOTSUPP), a dense res
   fs.writeFileSync(probe, Buffer.alloc(8192, 1));
   const fd = fs.openSync(probe, 'r+');
   try {
-    assert.equal(native().zeroRange(fd, 0, 4096), os.constants.errno.EOPNOTSUPP, 'tmpfs answers EOPNOTSUPP (the premise of this test)');
+    assert.equal(loadedNativeModule().zeroRange(fd, 0, 4096), os.constants.errno.EOPNOTSUPP, 'tmpfs answers EOPNOTSUPP (the premise of this test)');
   } finally {
     fs.closeSync(fd);
   }
