@@ -6,5 +6,6 @@ NAPI_MODULE_INIT() {
   chunk_cipher_register(env, exports);
   scrypt_register(env, exports);
   zero_range_register(env, exports);
+  chunk_id_register(env, exports);
   return exports;
 }

@@ -23,5 +23,7 @@ void chunk_cipher_register(napi_env env, napi_value exports);
 void scrypt_register(napi_env env, napi_value exports);
 // zeroRange (zero-range.c)
 void zero_range_register(napi_env env, napi_value exports);
+// blake3KeyedIds, blake3KeyedFirstMismatch (chunk-id.c)
+void chunk_id_register(napi_env env, napi_value exports);
 
 #endif

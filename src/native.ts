@@ -1,13 +1,15 @@
 // agentvault's native module (native/*.c, built by `npm install` with node-gyp; see
 // scripts/build-native.mjs). It does faster what Node also does, slower: a batch chunk cipher
-// (crypto/chunk-cipher.ts) and scrypt (crypto/kdf.ts) that node:crypto has per call, and zeroing a
-// file range without writing it (workers/restore-worker.ts), where Node writes the zeros. When it
-// was not built (no C compiler at install) or AGENTVAULT_NATIVE=0, callers take Node's way: the
-// same bytes, more CPU.
+// (crypto/chunk-cipher.ts) and scrypt (crypto/kdf.ts) that node:crypto has per call, keyed BLAKE3
+// chunk ids for a batch (crypto/chunk-id.ts) where @napi-rs/blake-hash takes calls per chunk, and
+// zeroing a file range without writing it (workers/restore-worker.ts), where Node writes the
+// zeros. When it was not built (no C compiler at install) or AGENTVAULT_NATIVE=0, callers take
+// Node's way: the same bytes, more CPU.
 import { createRequire } from 'node:module';
 import type { NativeChunkCipher } from './crypto/chunk-cipher.js';
+import type { NativeChunkIds } from './crypto/chunk-id.js';
 
-export interface NativeModule extends NativeChunkCipher {
+export interface NativeModule extends NativeChunkCipher, NativeChunkIds {
   /**
    * scrypt (RFC 7914) on a libuv thread, its large array in huge pages; the key node:crypto's
    * scrypt derives. The password bytes are copied and the copy wiped; the caller wipes its own.

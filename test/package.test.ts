@@ -1,5 +1,5 @@
 // `npm pack` produces a package that installs and runs in a fresh directory: the bin works,
-// the library imports, and its types are included.
+// the library imports, its types are included, and the install builds the native module.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,4 +39,6 @@ test('npm pack installs into a fresh directory, and its bin and library work the
   );
   assert.equal(execFileSync(process.execPath, ['check.mjs'], { cwd: app, encoding: 'utf8' }).trim(), 'library ok');
   assert.ok(fs.existsSync(path.join(app, 'node_modules', 'agentvault', 'dist', 'index.d.ts')), 'types are installed');
+  // The install built the native module, BLAKE3's C sources included (a bundled dependency).
+  assert.ok(fs.existsSync(path.join(app, 'node_modules', 'agentvault', 'build', 'Release', 'agentvault_native.node')), `the native module was built: ${install.stderr}`);
 });

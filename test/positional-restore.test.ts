@@ -8,8 +8,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { LocalBackend } from '../src/backend/local.js';
 import { backup } from '../src/backup.js';
+import { open, seal } from '../src/crypto/aead.js';
 import { Repository } from '../src/repository/repository.js';
 import { restore } from '../src/restore.js';
+import { chunkAad } from '../src/stages/encrypt.js';
 import { DirectorySink, FileSink } from '../src/sinks/files.js';
 import { VerifySink } from '../src/sinks/verify.js';
 import { ProjectSource } from '../src/sources/project.js';
@@ -136,6 +138,50 @@ async function damageFirstCopy(repository: Repository, dir: string, manifestId: 
   }
   throw new Error(`no chunk at ${offset}`);
 }
+
+/**
+ * Changes one byte of the plaintext of the first stored-raw chunk of a backup at or after `offset`,
+ * and seals it again with the backup's data key, the same id and codec: it still authenticates,
+ * only its id no longer matches its content (what a faulty writer would leave).
+ */
+async function resealFirstRawCopyChanged(repository: Repository, dir: string, manifestId: string, offset: number): Promise<void> {
+  const manifest = await repository.readManifest(manifestId);
+  const index = await repository.loadIndex();
+  let at = 0;
+  const refs = manifest.entries[0]!.chunks;
+  for (let i = 0; i < refs.length; i += 36) {
+    const size = refs.readUInt32LE(i + 32);
+    const id = refs.subarray(i, i + 32);
+    const location = index.locations(id)[0]!;
+    if (at + size > offset && location.codec === 'none') {
+      const key = repository.dataKey(location.wrappedKey!);
+      const pack = new LocalBackend(path.join(dir, 'repo')).localPath('pack', location.packId);
+      const bytes = fs.readFileSync(pack);
+      const stored = bytes.subarray(location.offset, location.offset + location.storedLength);
+      const plain = open(key, stored, chunkAad(id, 'none'));
+      plain[plain.length >> 1] ^= 0x40;
+      seal(key, plain, chunkAad(id, 'none')).copy(bytes, location.offset);
+      fs.writeFileSync(pack, bytes);
+      return;
+    }
+    at += size;
+  }
+  throw new Error(`no raw chunk at or after ${offset}`);
+}
+
+test('a chunk that authenticates but is not its id\'s content is caught in place: its range falls back to the good copy', async (t) => {
+  const { dir, repository } = await setup(t);
+  const data = image();
+  const first = await backup({ repository, source: bufferSource(data, 'heap'), workers: 2 });
+  await backup({ repository, source: bufferSource(data, 'heap'), workers: 2, type: 'full' });
+  await resealFirstRawCopyChanged(repository, dir, first.manifest.id, 2 << 20);
+  const reopened = await Repository.open(new LocalBackend(path.join(dir, 'repo')), { password: 'pw' });
+  const target = path.join(dir, 'out.bin');
+  const sink = counting(new FileSink(target));
+  await restore({ repository: reopened, manifest: first.manifest, sink, workers: 2 });
+  assert.ok(fs.readFileSync(target).equals(data), 'restored bytes differ');
+  assert.ok(sink.plaintext > 0 && sink.plaintext <= (1 << 20) + (64 << 10), `one range (1 MiB) went the record path: ${sink.plaintext}`);
+});
 
 test('a damaged copy in one range: that range falls back to the good copy, the rest is written in place', async (t) => {
   const { dir, repository } = await setup(t);

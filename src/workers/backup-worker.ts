@@ -71,9 +71,6 @@ let chunker: WasmFastCdc;
 let hasher: ChunkIdHasher;
 let codec: Codec;
 let dataKey: Buffer | undefined;
-// All-zero chunks are common in canister memory; their id depends only on their length.
-let zeros: Buffer;
-const zeroIds = new Map<number, Buffer>();
 // Every chunk is compressed into this one buffer, never into a fresh allocation.
 let scratch: Buffer;
 
@@ -83,30 +80,19 @@ function configure(given: BackupWorkerConfig): void {
   hasher = createChunkIdHasher(config.chunkId, config.idKey);
   codec = createCodec(config.codec, config.level);
   dataKey = config.dataKey ? Buffer.from(config.dataKey) : undefined;
-  zeros = Buffer.alloc(config.chunker.max);
   scratch = Buffer.allocUnsafeSlow(codec.compressBound(config.chunker.max));
-}
-
-function chunkId(view: Buffer): Buffer {
-  if (view[0] === 0 && view[view.length - 1] === 0 && view.equals(zeros.subarray(0, view.length))) {
-    let id = zeroIds.get(view.length);
-    if (!id) {
-      id = hasher.id(view);
-      zeroIds.set(view.length, id);
-    }
-    return id;
-  }
-  return hasher.id(view);
 }
 
 function cutHash(task: CutHashTask): { result: CutHashResult; transfer: ArrayBuffer[] } {
   const lengths = chunker.cutAll(new Uint8Array(task.data), task.start, task.end, task.final);
   const ids = new Uint8Array(new ArrayBuffer(lengths.length * 32));
+  const offsets = new Int32Array(lengths.length);
   let pos = task.start;
-  lengths.forEach((length, i) => {
-    ids.set(chunkId(Buffer.from(task.data, pos, length)), i * 32);
-    pos += length;
-  });
+  for (let i = 0; i < lengths.length; i++) {
+    offsets[i] = pos;
+    pos += lengths[i]!;
+  }
+  hasher.idsInto(new Uint8Array(task.data), offsets, lengths, ids);
   return { result: { lengths, ids }, transfer: [lengths.buffer as ArrayBuffer, ids.buffer as ArrayBuffer] };
 }
 

@@ -60,6 +60,11 @@ const FAILS_AUTHENTICATION = 'fails authentication (corrupt or tampered)';
 
 /** The last steps of opening a chunk: its (decrypted) body into `out`, then the id checked. */
 function decompressAndVerify(body: Buffer, id: Buffer, codecNumber: number, out: Buffer): string | undefined {
+  return decompress(body, codecNumber, out) ?? (hasher.id(out).equals(id) ? undefined : CONTENT_MISMATCH);
+}
+
+/** A (decrypted) body into `out`, which it must fill exactly; returns why not, or undefined. */
+function decompress(body: Buffer, codecNumber: number, out: Buffer): string | undefined {
   const codec = codecFromByte(codecNumber);
   let written: number;
   try {
@@ -67,9 +72,10 @@ function decompressAndVerify(body: Buffer, id: Buffer, codecNumber: number, out:
   } catch {
     return `does not decompress (${codec})`;
   }
-  if (written !== out.length || !hasher.id(out).equals(id)) return 'is corrupt (content does not match its id)';
-  return undefined;
+  return written === out.length ? undefined : CONTENT_MISMATCH;
 }
+
+const CONTENT_MISMATCH = 'is corrupt (content does not match its id)';
 
 function open(task: OpenTask): { result: OpenResult; transfer: ArrayBuffer[] } {
   const n = task.refs.length / REF_FIELDS;
@@ -244,14 +250,16 @@ function sealedAlike(task: WriteTask, members: readonly number[]): boolean {
   return key >= 0 && members.every((j) => task.refs[j * REF_FIELDS + 5] === key);
 }
 
-/** Per-run tables for the native cipher, grown as needed and reused. */
+/** Per-run tables for the native calls, grown as needed and reused. */
 let runLengths = new Int32Array(0);
 let runIds = new Uint8Array(0);
 let runCodecs = new Uint8Array(0);
+let runPlainOffsets = new Int32Array(0);
+let runPlainLengths = new Int32Array(0);
 
 /**
  * As openRun, for sealed chunks: every chunk of the run decrypted in place by one native call
- * (chunk-cipher.ts), then each decompressed into `plain` and checked against its id.
+ * (chunk-cipher.ts), each decompressed into `plain`, then their ids checked in one call (chunk-id.ts).
  */
 function openRunNatively(task: WriteTask, members: readonly number[], stored: Buffer, got: number, plain: Buffer, at: Float64Array): ChunkFailure | undefined {
   const { refs } = task;
@@ -259,6 +267,8 @@ function openRunNatively(task: WriteTask, members: readonly number[], stored: Bu
     runLengths = new Int32Array(members.length * 2);
     runIds = new Uint8Array(members.length * 2 * 32);
     runCodecs = new Uint8Array(members.length * 2);
+    runPlainOffsets = new Int32Array(members.length * 2);
+    runPlainLengths = new Int32Array(members.length * 2);
   }
   // The chunks wholly read; a short read fails at the first chunk it cut, after those before it.
   let whole = 0;
@@ -274,16 +284,27 @@ function openRunNatively(task: WriteTask, members: readonly number[], stored: Bu
     whole++;
   }
   const key = task.keys[refs[members[0]! * REF_FIELDS + 5]!]!;
-  const failed = nativeChunkCipher!.openInPlace(key, stored.subarray(0, total), runLengths.subarray(0, whole), runIds.subarray(0, whole * 32), runCodecs.subarray(0, whole));
-  if (failed >= 0) return { index: members[failed]!, reason: FAILS_AUTHENTICATION };
+  const unopened = nativeChunkCipher!.openInPlace(key, stored.subarray(0, total), runLengths.subarray(0, whole), runIds.subarray(0, whole * 32), runCodecs.subarray(0, whole));
+  if (unopened >= 0) return { index: members[unopened]!, reason: FAILS_AUTHENTICATION };
   let from = 0;
-  for (let k = 0; k < whole; k++) {
-    const j = members[k]!;
-    const length = runLengths[k]!;
-    const reason = decompressAndVerify(stored.subarray(from + 12, from + length - 16), idOf(task, j), runCodecs[k]!, plain.subarray(at[j]!, at[j + 1]!));
-    if (reason) return { index: j, reason };
+  let decompressed = 0;
+  let failed: ChunkFailure | undefined;
+  for (; decompressed < whole; decompressed++) {
+    const j = members[decompressed]!;
+    const length = runLengths[decompressed]!;
+    const reason = decompress(stored.subarray(from + 12, from + length - 16), runCodecs[decompressed]!, plain.subarray(at[j]!, at[j + 1]!));
+    if (reason) {
+      failed = { index: j, reason };
+      break;
+    }
+    runPlainOffsets[decompressed] = at[j]!;
+    runPlainLengths[decompressed] = at[j + 1]! - at[j]!;
     from += length;
   }
+  // A wrong id before the chunk that failed (or was cut short) is the run's first failure.
+  const mismatch = hasher.firstMismatch(plain, runPlainOffsets.subarray(0, decompressed), runPlainLengths.subarray(0, decompressed), runIds.subarray(0, decompressed * 32));
+  if (mismatch >= 0) return { index: members[mismatch]!, reason: CONTENT_MISMATCH };
+  if (failed) return failed;
   return whole < members.length ? { index: members[whole]!, reason: 'is truncated' } : undefined;
 }
 
