@@ -201,6 +201,21 @@ test('a backup sealed natively restores through node:crypto, and the other way r
   assert.ok((await restored(natively, 'c')).equals(first), 'natively both ways');
 });
 
+test('chunks too large for a pooled output slab are laid out by way of the compression scratch buffer, and restore byte for byte', async (t) => {
+  cipher();
+  const dir = tempDir(t);
+  // 1-4 MiB chunks: a batch does not fit a pooled slab, so each is sealed into a buffer exactly
+  // its size, with no room for zstd's worst case; compressible and incompressible ones alike.
+  const repository = await Repository.init(new LocalBackend(path.join(dir, 'repo')), { encryption: 'aes-256-gcm', password: 'pw', chunker: { min: 1 << 20, avg: 2 << 20, max: 4 << 20 } });
+  const text = Buffer.from('{"id":7,"owner":"bob","balance":12}\n'.repeat(200_000));
+  const data = Buffer.concat([seededBytes(6 << 20, 13), text, seededBytes(3 << 20, 14), text.subarray(3)]);
+  const { manifest } = await backup({ repository, source: bufferSource(data, 'large'), workers: 2 });
+  const target = path.join(dir, 'large');
+  await restore({ repository, manifest, sink: new FileSink(target), workers: 2 });
+  assert.ok(fs.readFileSync(target).equals(data), 'restored bytes differ');
+  assert.ok(manifest.stats.storedSize < data.length - text.length, `the text was compressed: ${manifest.stats.storedSize} of ${data.length}`);
+});
+
 test('AGENTVAULT_NATIVE=0 turns the native cipher off, and says so', () => {
   const probe = (env: NodeJS.ProcessEnv) =>
     execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "const m = await import('./src/crypto/chunk-cipher.ts'); console.log(JSON.stringify([m.nativeChunkCipher !== undefined, m.nativeChunkCipherUnavailable ?? null]))"], {

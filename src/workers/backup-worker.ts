@@ -163,9 +163,14 @@ function seal(task: SealTask): { result: SealResult; transfer: ArrayBuffer[] } {
   return sealResult(task, out, at, lengths, codecs, checksums);
 }
 
+/** The plain bytes of chunk `i`, where they lie in shared memory. */
+function plainOf(task: SealTask, i: number): Buffer {
+  return Buffer.from(task.buffers[task.refs[i * 3]!]!, task.refs[i * 3 + 1]!, task.refs[i * 3 + 2]!);
+}
+
 /** The body of chunk `i`: its bytes compressed into `scratch`, or the plain bytes where that does not shrink them. */
 function bodyOf(task: SealTask, i: number): { body: Buffer; codec: CodecName } {
-  const plain = Buffer.from(task.buffers[task.refs[i * 3]!]!, task.refs[i * 3 + 1]!, task.refs[i * 3 + 2]!);
+  const plain = plainOf(task, i);
   if (config.codec !== 'none') {
     const compressedLength = codec.compressInto(plain, scratch);
     if (compressedLength < plain.length) return { body: scratch.subarray(0, compressedLength), codec: config.codec };
@@ -180,17 +185,40 @@ function bodyOf(task: SealTask, i: number): { body: Buffer; codec: CodecName } {
  */
 function sealNatively(task: SealTask, key: Buffer, out: Buffer, lengths: Int32Array, codecs: Uint8Array, checksums: BigUint64Array): number {
   const n = lengths.length;
+  // What the chunks after this one may still take: each at most its plain length + SEAL_OVERHEAD.
+  let later = 0;
+  for (let i = 0; i < n; i++) later += task.refs[i * 3 + 2]! + SEAL_OVERHEAD;
   let at = 0;
   for (let i = 0; i < n; i++) {
-    const { body, codec: codecName } = bodyOf(task, i);
-    body.copy(out, at + 12);
-    lengths[i] = body.length;
-    codecs[i] = codecByte(codecName);
-    at += body.length + SEAL_OVERHEAD;
+    const plain = plainOf(task, i);
+    later -= plain.length + SEAL_OVERHEAD;
+    const bodyLength = layBody(plain, out, at + 12, out.length - at - SEAL_OVERHEAD - later);
+    lengths[i] = bodyLength;
+    codecs[i] = codecByte(bodyLength < plain.length ? config.codec : 'none');
+    at += bodyLength + SEAL_OVERHEAD;
   }
   const written = nativeChunkCipher!.sealInPlace(key, out.subarray(0, at), lengths, task.ids.subarray(0, n * 32), codecs, nonces(n), checksums);
   for (let i = 0; i < n; i++) lengths[i]! += SEAL_OVERHEAD;
   return written;
+}
+
+/**
+ * Writes a chunk's body at out[at]: compressed, or its plain bytes where that does not shrink them;
+ * returns its length (shorter than plain: compressed). `room` bytes are free there (at least the
+ * plain length). Compressed straight into `out` when the room holds zstd's worst case (chunks
+ * before it shrank), else by way of `scratch`.
+ */
+function layBody(plain: Buffer, out: Buffer, at: number, room: number): number {
+  if (config.codec !== 'none') {
+    if (room >= codec.compressBound(plain.length)) {
+      const compressedLength = codec.compressInto(plain, out.subarray(at, at + room));
+      if (compressedLength < plain.length) return compressedLength;
+    } else {
+      const compressedLength = codec.compressInto(plain, scratch);
+      if (compressedLength < plain.length) return scratch.copy(out, at, 0, compressedLength);
+    }
+  }
+  return plain.copy(out, at);
 }
 
 function sealResult(task: SealTask, out: Buffer, at: number, lengths: Int32Array, codecs: Uint8Array, checksums: BigUint64Array): { result: SealResult; transfer: ArrayBuffer[] } {
