@@ -199,6 +199,11 @@ export class ChunkIndex {
   }
 
   #reserve(more: number): void {
+    // The slots too, sized once for them all: doubling as records arrive rehashed every id ~8 times
+    // for a GiB's 73,000, each time into fresh memory.
+    let slots = this.#slots.length;
+    while ((this.#chunkCount + more) * 2 > slots) slots *= 2;
+    if (slots > this.#slots.length) this.#rehash(slots);
     const needed = (this.#recordCount + more) * RECORD;
     if (needed <= this.#records.length) return;
     // Each growth frees the old table: large ones from outside malloc (large-buffer.ts).
