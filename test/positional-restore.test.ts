@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { LocalBackend } from '../src/backend/local.js';
 import { backup } from '../src/backup.js';
 import { open, seal } from '../src/crypto/aead.js';
+import type { ChunkLocation } from '../src/repository/chunk-index.js';
 import { Repository } from '../src/repository/repository.js';
 import { restore } from '../src/restore.js';
 import { chunkAad } from '../src/stages/encrypt.js';
@@ -118,33 +119,19 @@ test('a directory restore in place: several files, an empty one, a symlink, mode
   assert.equal(sink.plaintext, 0);
 });
 
-/** Flips a byte in the middle of the first stored copy of the chunk at `offset` of the backup's only entry. */
-async function damageFirstCopy(repository: Repository, dir: string, manifestId: string, offset: number): Promise<void> {
-  const manifest = await repository.readManifest(manifestId);
-  const index = await repository.loadIndex();
-  let at = 0;
-  const refs = manifest.entries[0]!.chunks;
-  for (let i = 0; i < refs.length; i += 36) {
-    const size = refs.readUInt32LE(i + 32);
-    if (at + size > offset) {
-      const location = index.locations(refs.subarray(i, i + 32))[0]!;
-      const pack = new LocalBackend(path.join(dir, 'repo')).localPath('pack', location.packId);
-      const bytes = fs.readFileSync(pack);
-      bytes[location.offset + (location.storedLength >> 1)] ^= 0x40;
-      fs.writeFileSync(pack, bytes);
-      return;
-    }
-    at += size;
-  }
-  throw new Error(`no chunk at ${offset}`);
-}
-
 /**
- * Changes one byte of the plaintext of the first stored-raw chunk of a backup at or after `offset`,
- * and seals it again with the backup's data key, the same id and codec: it still authenticates,
- * only its id no longer matches its content (what a faulty writer would leave).
+ * Rewrites, in its pack file, the first stored copy of the first chunk of the backup's only entry
+ * that ends after `offset` and that `wanted` accepts: `change` gets the pack's bytes, the chunk's id
+ * and its location.
  */
-async function resealFirstRawCopyChanged(repository: Repository, dir: string, manifestId: string, offset: number): Promise<void> {
+async function changeFirstCopy(
+  repository: Repository,
+  dir: string,
+  manifestId: string,
+  offset: number,
+  wanted: (location: ChunkLocation) => boolean,
+  change: (pack: Buffer, id: Buffer, location: ChunkLocation) => void,
+): Promise<void> {
   const manifest = await repository.readManifest(manifestId);
   const index = await repository.loadIndex();
   let at = 0;
@@ -153,43 +140,50 @@ async function resealFirstRawCopyChanged(repository: Repository, dir: string, ma
     const size = refs.readUInt32LE(i + 32);
     const id = refs.subarray(i, i + 32);
     const location = index.locations(id)[0]!;
-    if (at + size > offset && location.codec === 'none') {
-      const key = repository.dataKey(location.wrappedKey!);
+    if (at + size > offset && wanted(location)) {
       const pack = new LocalBackend(path.join(dir, 'repo')).localPath('pack', location.packId);
       const bytes = fs.readFileSync(pack);
-      const stored = bytes.subarray(location.offset, location.offset + location.storedLength);
-      const plain = open(key, stored, chunkAad(id, 'none'));
-      plain[plain.length >> 1] ^= 0x40;
-      seal(key, plain, chunkAad(id, 'none')).copy(bytes, location.offset);
+      change(bytes, id, location);
       fs.writeFileSync(pack, bytes);
       return;
     }
     at += size;
   }
-  throw new Error(`no raw chunk at or after ${offset}`);
+  throw new Error(`no such chunk at or after ${offset}`);
 }
 
-test('a chunk that authenticates but is not its id\'s content is caught in place: its range falls back to the good copy', async (t) => {
-  const { dir, repository } = await setup(t);
-  const data = image();
-  const first = await backup({ repository, source: bufferSource(data, 'heap'), workers: 2 });
-  await backup({ repository, source: bufferSource(data, 'heap'), workers: 2, type: 'full' });
-  await resealFirstRawCopyChanged(repository, dir, first.manifest.id, 2 << 20);
-  const reopened = await Repository.open(new LocalBackend(path.join(dir, 'repo')), { password: 'pw' });
-  const target = path.join(dir, 'out.bin');
-  const sink = counting(new FileSink(target));
-  await restore({ repository: reopened, manifest: first.manifest, sink, workers: 2 });
-  assert.ok(fs.readFileSync(target).equals(data), 'restored bytes differ');
-  assert.ok(sink.plaintext > 0 && sink.plaintext <= (1 << 20) + (64 << 10), `one range (1 MiB) went the record path: ${sink.plaintext}`);
-});
+/** Flips a byte in the middle of the first stored copy of the chunk at `offset`: it no longer authenticates. */
+async function damageFirstCopy(repository: Repository, dir: string, manifestId: string, offset: number): Promise<void> {
+  await changeFirstCopy(repository, dir, manifestId, offset, () => true, (pack, _id, location) => {
+    pack[location.offset + (location.storedLength >> 1)] ^= 0x40;
+  });
+}
 
-test('a damaged copy in one range: that range falls back to the good copy, the rest is written in place', async (t) => {
+/**
+ * Changes one byte of the plaintext of the first stored-raw chunk at or after `offset`, and seals
+ * it again with the backup's data key, the same id and codec: it still authenticates, only its id
+ * no longer matches its content (what a faulty writer would leave).
+ */
+async function resealFirstRawCopyChanged(repository: Repository, dir: string, manifestId: string, offset: number): Promise<void> {
+  await changeFirstCopy(repository, dir, manifestId, offset, (location) => location.codec === 'none', (pack, id, location) => {
+    const key = repository.dataKey(location.wrappedKey!);
+    const plain = open(key, pack.subarray(location.offset, location.offset + location.storedLength), chunkAad(id, 'none'));
+    plain[plain.length >> 1] ^= 0x40;
+    seal(key, plain, chunkAad(id, 'none')).copy(pack, location.offset);
+  });
+}
+
+/**
+ * Backs `image()` up twice (a second full backup stores its own copy of every chunk), spoils the
+ * first copy of the chunk at 2 MiB with `spoil`, and restores the first backup in place: the
+ * restored bytes must be the image's, with one range (1 MiB) gone the record path to the good copy.
+ */
+async function restoresFromTheGoodCopy(t: Parameters<typeof tempDir>[0], spoil: typeof damageFirstCopy): Promise<void> {
   const { dir, repository } = await setup(t);
   const data = image();
   const first = await backup({ repository, source: bufferSource(data, 'heap'), workers: 2 });
-  // A second full backup stores its own copy of every chunk.
   await backup({ repository, source: bufferSource(data, 'heap'), workers: 2, type: 'full' });
-  await damageFirstCopy(repository, dir, first.manifest.id, 2 << 20);
+  await spoil(repository, dir, first.manifest.id, 2 << 20);
   const reopened = await Repository.open(new LocalBackend(path.join(dir, 'repo')), { password: 'pw' });
   const target = path.join(dir, 'out.bin');
   const sink = counting(new FileSink(target));
@@ -197,6 +191,14 @@ test('a damaged copy in one range: that range falls back to the good copy, the r
   assert.ok(fs.readFileSync(target).equals(data), 'restored bytes differ');
   assert.ok(sink.plaintext > 0 && sink.plaintext <= (1 << 20) + (64 << 10), `one range (1 MiB) went the record path: ${sink.plaintext}`);
   assert.equal(sink.written + sink.plaintext, data.length);
+}
+
+test('a chunk that authenticates but is not its id\'s content is caught in place: its range falls back to the good copy', async (t) => {
+  await restoresFromTheGoodCopy(t, resealFirstRawCopyChanged);
+});
+
+test('a damaged copy in one range: that range falls back to the good copy, the rest is written in place', async (t) => {
+  await restoresFromTheGoodCopy(t, damageFirstCopy);
 });
 
 test('a damaged chunk with no other copy fails naming entry and offset, and leaves no file', async (t) => {
