@@ -97,7 +97,7 @@ static void hash_gathered(Work *w, size_t count, size_t blocks, const uint32_t k
   for (size_t k = 0; k < count; k++) memcpy(w->cvs + w->owners[k] * BLAKE3_OUT_LEN, w->out + k * BLAKE3_OUT_LEN, BLAKE3_OUT_LEN);
 }
 
-// The chaining value of a chunk's last, partial 1 KiB block run (`length` < 1024 bytes, > 0).
+// The chaining value of an input's last 1 KiB piece when it is partial (0 < `length` < 1024 bytes).
 static void partial_chunk_cv(const uint32_t key[8], const uint8_t *input, size_t length, uint64_t counter, uint8_t cv_bytes[32]) {
   uint32_t cv[8];
   memcpy(cv, key, sizeof cv);
