@@ -14,7 +14,7 @@ export const NO_TARGET = '';
 export const REF_FIELDS = 6;
 
 /** The per-chunk tables both task kinds carry. */
-interface ChunkTables<Refs extends Int32Array | Float64Array> {
+export interface ChunkTables<Refs extends Int32Array | Float64Array> {
   /** Per chunk, REF_FIELDS numbers: where (see each task), stored length, plain length, codec byte, key index (-1: not sealed). */
   readonly refs: Refs;
   /** Per chunk: xxh64 of the stored bytes to check. */
@@ -28,8 +28,8 @@ interface ChunkTables<Refs extends Int32Array | Float64Array> {
 /** Stored chunks handed over in memory; `refs` start with: buffer index, offset in it. */
 export interface OpenTask extends ChunkTables<Int32Array> {
   readonly kind: 'open';
-  /** The buffers holding stored chunks (shared memory, or copied once into the message). */
-  readonly buffers: readonly ArrayBufferLike[];
+  /** The buffers holding stored chunks, the task's own (transferred): the worker decrypts chunks in place in them. */
+  readonly buffers: readonly ArrayBuffer[];
 }
 
 /** A contiguous range of one file from local packs; `refs` start with: pack index, offset in the pack. */

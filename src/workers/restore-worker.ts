@@ -18,7 +18,7 @@ import { xxh64 } from '../crypto/checksum.js';
 import { zeroBlockRuns } from '../backend/zero-blocks.js';
 import { nativeChunkCipher } from '../crypto/chunk-cipher.js';
 import { nativeModule } from '../native.js';
-import { NO_TARGET, REF_FIELDS, type OpenResult, type OpenTask, type RestoreTask, type RestoreWorkerConfig, type WriteResult, type WriteTask } from './restore-protocol.js';
+import { NO_TARGET, REF_FIELDS, type ChunkTables, type OpenResult, type OpenTask, type RestoreTask, type RestoreWorkerConfig, type WriteResult, type WriteTask } from './restore-protocol.js';
 
 // Set by configure(), before any task (worker-setup.ts).
 let hasher: ChunkIdHasher;
@@ -78,24 +78,39 @@ function decompress(body: Buffer, codecNumber: number, out: Buffer): string | un
 const CONTENT_MISMATCH = 'is corrupt (content does not match its id)';
 
 function open(task: OpenTask): { result: OpenResult; transfer: ArrayBuffer[] } {
-  const n = task.refs.length / REF_FIELDS;
-  let total = 0;
-  for (let i = 0; i < n; i++) total += task.refs[i * REF_FIELDS + 3]!;
-  const plain = Buffer.from(new ArrayBuffer(total));
-  const lengths = new Int32Array(n);
-  let at = 0;
-  for (let i = 0; i < n; i++) {
+  const { refs } = task;
+  const n = refs.length / REF_FIELDS;
+  // Where each chunk's plaintext goes in the batch's output: back to back, no buffer per chunk.
+  const at = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) at[i + 1] = at[i]! + refs[i * REF_FIELDS + 3]!;
+  const plain = Buffer.from(new ArrayBuffer(at[n]!));
+  const stored = (i: number) => Buffer.from(task.buffers[refs[i * REF_FIELDS]!]!, refs[i * REF_FIELDS + 1]!, refs[i * REF_FIELDS + 2]!);
+  const failed = (index: number, reason: string) => ({ result: { ok: false as const, index, reason }, transfer: [] });
+  for (let i = 0; i < n; ) {
     const r = i * REF_FIELDS;
-    const plainLength = task.refs[r + 3]!;
-    const key = task.refs[r + 5]!;
-    const stored = Buffer.from(task.buffers[task.refs[r]!] as ArrayBuffer, task.refs[r + 1]!, task.refs[r + 2]!);
-    const id = Buffer.from(task.ids.buffer, task.ids.byteOffset + i * 32, 32);
-    // Straight into the batch's output: no buffer per chunk.
-    const reason = openChunk(stored, task.checksums[i]!, id, task.refs[r + 4]!, key >= 0 ? task.keys[key] : undefined, plain.subarray(at, at + plainLength));
-    if (reason) return { result: { ok: false, index: i, reason }, transfer: [] };
-    lengths[i] = plainLength;
-    at += plainLength;
+    const key = refs[r + 5]!;
+    if (key < 0 || !nativeChunkCipher) {
+      const reason = openChunk(stored(i), task.checksums[i]!, idOf(task, i), refs[r + 4]!, key >= 0 ? task.keys[key] : undefined, plain.subarray(at[i]!, at[i + 1]!));
+      if (reason) return failed(i, reason);
+      i++;
+      continue;
+    }
+    // A run of chunks sealed with one key, back to back in one buffer: checksums first (a copy
+    // that fails one is not opened), then opened in place together (openRunNatively).
+    const members = [i];
+    let end = refs[r + 1]! + refs[r + 2]!;
+    for (let j = i + 1; j < n && refs[j * REF_FIELDS + 5] === key && refs[j * REF_FIELDS] === refs[r] && refs[j * REF_FIELDS + 1] === end; j++) {
+      members.push(j);
+      end += refs[j * REF_FIELDS + 2]!;
+    }
+    for (const j of members) if (xxh64(stored(j)) !== task.checksums[j]) return failed(j, 'is corrupt (checksum mismatch)');
+    const run = Buffer.from(task.buffers[refs[r]!]!, refs[r + 1]!, end - refs[r + 1]!);
+    const failure = openRunNatively(task, members, run, run.length, plain, at);
+    if (failure) return failed(failure.index, failure.reason);
+    i = members[members.length - 1]! + 1;
   }
+  const lengths = new Int32Array(n);
+  for (let i = 0; i < n; i++) lengths[i] = refs[i * REF_FIELDS + 3]!;
   return { result: { ok: true, plain: plain.buffer as ArrayBuffer, lengths }, transfer: [plain.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer] };
 }
 
@@ -261,7 +276,7 @@ let runPlainLengths = new Int32Array(0);
  * As openRun, for sealed chunks: every chunk of the run decrypted in place by one native call
  * (chunk-cipher.ts), each decompressed into `plain`, then their ids checked in one call (chunk-id.ts).
  */
-function openRunNatively(task: WriteTask, members: readonly number[], stored: Buffer, got: number, plain: Buffer, at: Float64Array): ChunkFailure | undefined {
+function openRunNatively(task: ChunkTables<Int32Array | Float64Array>, members: readonly number[], stored: Buffer, got: number, plain: Buffer, at: Float64Array): ChunkFailure | undefined {
   const { refs } = task;
   if (runLengths.length < members.length) {
     runLengths = new Int32Array(members.length * 2);
@@ -308,7 +323,7 @@ function openRunNatively(task: WriteTask, members: readonly number[], stored: Bu
   return whole < members.length ? { index: members[whole]!, reason: 'is truncated' } : undefined;
 }
 
-function idOf(task: WriteTask, j: number): Buffer {
+function idOf(task: ChunkTables<Int32Array | Float64Array>, j: number): Buffer {
   return Buffer.from(task.ids.buffer, task.ids.byteOffset + j * 32, 32);
 }
 
