@@ -25,7 +25,8 @@
           "sources": ["<(blake3_dir)/blake3_neon.c"],
           "defines": ["BLAKE3_USE_NEON=1"]
         }],
-        ["target_arch!='x64' and target_arch!='arm64'", {
+        # Portable C only: other architectures, and Windows (whose assembler files are not listed).
+        ["(OS=='win' and target_arch=='x64') or (target_arch!='x64' and target_arch!='arm64')", {
           "defines": ["BLAKE3_NO_SSE2", "BLAKE3_NO_SSE41", "BLAKE3_NO_AVX2", "BLAKE3_NO_AVX512", "BLAKE3_USE_NEON=0"]
         }]
       ],
