@@ -134,12 +134,12 @@ function seal(task: SealTask): { result: SealResult; transfer: ArrayBuffer[] } {
   const codecs = new Uint8Array(n);
   const checksums = new BigUint64Array(n);
   if (dataKey && nativeChunkCipher) {
-    const at = sealNatively(task, dataKey, out, lengths, codecs, checksums);
+    const at = sealNatively(task, dataKey, out, capacity, lengths, codecs, checksums);
     return sealResult(task, out, at, lengths, codecs, checksums);
   }
   let at = 0;
   for (let i = 0; i < n; i++) {
-    const { body, codec: codecName } = bodyOf(task, i);
+    const { body, codec: codecName } = bodyOf(plainOf(task, i));
     const start = at;
     if (dataKey) {
       const iv = nonces(1);
@@ -168,9 +168,8 @@ function plainOf(task: SealTask, i: number): Buffer {
   return Buffer.from(task.buffers[task.refs[i * 3]!]!, task.refs[i * 3 + 1]!, task.refs[i * 3 + 2]!);
 }
 
-/** The body of chunk `i`: its bytes compressed into `scratch`, or the plain bytes where that does not shrink them. */
-function bodyOf(task: SealTask, i: number): { body: Buffer; codec: CodecName } {
-  const plain = plainOf(task, i);
+/** A chunk's body: its bytes compressed into `scratch`, or the plain bytes where that does not shrink them. */
+function bodyOf(plain: Buffer): { body: Buffer; codec: CodecName } {
   if (config.codec !== 'none') {
     const compressedLength = codec.compressInto(plain, scratch);
     if (compressedLength < plain.length) return { body: scratch.subarray(0, compressedLength), codec: config.codec };
@@ -181,13 +180,12 @@ function bodyOf(task: SealTask, i: number): { body: Buffer; codec: CodecName } {
 /**
  * Seals a batch with the native chunk cipher (chunk-cipher.ts): each body is laid into `out` between
  * room for its nonce and tag, then one call encrypts them all in place and checksums them.
- * Returns the bytes written.
+ * `capacity` is Σ(plain length + SEAL_OVERHEAD), the most the batch can take. Returns the bytes written.
  */
-function sealNatively(task: SealTask, key: Buffer, out: Buffer, lengths: Int32Array, codecs: Uint8Array, checksums: BigUint64Array): number {
+function sealNatively(task: SealTask, key: Buffer, out: Buffer, capacity: number, lengths: Int32Array, codecs: Uint8Array, checksums: BigUint64Array): number {
   const n = lengths.length;
   // What the chunks after this one may still take: each at most its plain length + SEAL_OVERHEAD.
-  let later = 0;
-  for (let i = 0; i < n; i++) later += task.refs[i * 3 + 2]! + SEAL_OVERHEAD;
+  let later = capacity;
   let at = 0;
   for (let i = 0; i < n; i++) {
     const plain = plainOf(task, i);
@@ -209,16 +207,11 @@ function sealNatively(task: SealTask, key: Buffer, out: Buffer, lengths: Int32Ar
  * before it shrank), else by way of `scratch`.
  */
 function layBody(plain: Buffer, out: Buffer, at: number, room: number): number {
-  if (config.codec !== 'none') {
-    if (room >= codec.compressBound(plain.length)) {
-      const compressedLength = codec.compressInto(plain, out.subarray(at, at + room));
-      if (compressedLength < plain.length) return compressedLength;
-    } else {
-      const compressedLength = codec.compressInto(plain, scratch);
-      if (compressedLength < plain.length) return scratch.copy(out, at, 0, compressedLength);
-    }
+  if (config.codec !== 'none' && room >= codec.compressBound(plain.length)) {
+    const compressedLength = codec.compressInto(plain, out.subarray(at, at + room));
+    return compressedLength < plain.length ? compressedLength : plain.copy(out, at);
   }
-  return plain.copy(out, at);
+  return bodyOf(plain).body.copy(out, at);
 }
 
 function sealResult(task: SealTask, out: Buffer, at: number, lengths: Int32Array, codecs: Uint8Array, checksums: BigUint64Array): { result: SealResult; transfer: ArrayBuffer[] } {
