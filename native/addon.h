@@ -16,6 +16,8 @@ napi_value fail_range(napi_env env, const char *message);
 napi_value fail_type(napi_env env, const char *message);
 int typed_array(napi_env env, napi_value value, napi_typedarray_type want, const char *what, View *out);
 int bytes(napi_env env, napi_value value, const char *what, View *out);
+// A JavaScript number, for results (args.c too).
+napi_value number(napi_env env, double value);
 
 // sealInPlace, openInPlace, xxh64 (chunk-cipher.c)
 void chunk_cipher_register(napi_env env, napi_value exports);

@@ -1,5 +1,5 @@
 // Checked arguments for every part of the native module: a wrong type throws TypeError, a wrong
-// size or range RangeError, in one line that names the argument.
+// size or range RangeError, in one line that names the argument. And the number results they return.
 #include "addon.h"
 
 napi_value fail_range(napi_env env, const char *message) {
@@ -29,4 +29,10 @@ int typed_array(napi_env env, napi_value value, napi_typedarray_type want, const
 
 int bytes(napi_env env, napi_value value, const char *what, View *out) {
   return typed_array(env, value, napi_uint8_array, what, out);
+}
+
+napi_value number(napi_env env, double value) {
+  napi_value result;
+  napi_create_double(env, value, &result);
+  return result;
 }

@@ -93,12 +93,6 @@ static void aad_for(uint8_t aad[AAD_LENGTH], const uint8_t *id, uint8_t codec) {
   aad[36] = codec;
 }
 
-static napi_value number(napi_env env, double value) {
-  napi_value result;
-  napi_create_double(env, value, &result);
-  return result;
-}
-
 // sealInPlace(key, buffer, bodyLengths: Int32Array, ids, codecs, nonces, checksums: BigUint64Array)
 //   -> bytes used. Chunk i lies from Σ_{j<i} (bodyLengths[j] + 28): 12 bytes of room, then its body
 //   (compressed or raw, written by the caller), then 16 bytes of room. The body is encrypted where it

@@ -250,12 +250,6 @@ static napi_value out_of_memory(napi_env env) {
   return NULL;
 }
 
-static napi_value number(napi_env env, double value) {
-  napi_value result;
-  napi_create_double(env, value, &result);
-  return result;
-}
-
 // blake3KeyedIds(key, data, offsets, lengths, ids) -> undefined. Writes the keyed BLAKE3 of
 //   data[offsets[i], offsets[i] + lengths[i]) into ids[32 i, 32 i + 32), for every i.
 static napi_value keyed_ids(napi_env env, napi_callback_info info) {
